@@ -1,0 +1,42 @@
+/*
+ * main.c - the `weir` runtime binary: the roles of Flink's image entrypoint (jobmanager,
+ * standalone-job, taskmanager) and `weir run` for a local mini-cluster.
+ *
+ * Layer: runtime/ top.
+ */
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef WEIR_VERSION
+#define WEIR_VERSION "dev"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: weir COMMAND [args...]\n"
+                 "\n"
+                 "Commands:\n"
+                 "  jobmanager                 session cluster JobManager\n"
+                 "  standalone-job [args...]   application cluster JobManager running one job\n"
+                 "  taskmanager                TaskManager, registers with the JobManager\n"
+                 "  run JOB                    run a job plan or SQL script in one process\n"
+                 "  version                    print the version\n"
+                 "  help                       print this help\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("weir %s\n", WEIR_VERSION);
+        return 0;
+    }
+    log_error("command not implemented yet in this build (see README)", "command", argv[1]);
+    return 2;
+}
