@@ -17,6 +17,14 @@ SHELL := /bin/bash
 .SUFFIXES:
 
 ROOT := $(abspath .)
+# V=1 prints full compiler command lines.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
 BUILD ?= build
 TAG ?= dev
 export WEIR_CACHE ?= $(HOME)/.cache/weir
@@ -126,7 +134,8 @@ rel_obj = $(patsubst %.c,$(REL)/obj/%.o,$(1))
 
 $(REL)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(REL_CFLAGS) -c $< -o $@
 
 $(REL)/libweir.a: $(call rel_obj,$(LIB_SRCS))
 $(REL)/liboperator.a: $(call rel_obj,$(OP_SRCS))
@@ -134,17 +143,20 @@ $(REL)/libruntime.a: $(call rel_obj,$(RT_SRCS))
 $(REL)/%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 REL_LIBS := $(REL)/liboperator.a $(REL)/libruntime.a $(REL)/libweir.a
 
 $(BUILD)/bin/weir-operator: $(call rel_obj,operator/main.c) $(REL_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) -o $@ $< $(REL)/liboperator.a $(REL)/libweir.a $(PKG_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $< $(REL)/liboperator.a $(REL)/libweir.a $(PKG_LIBS)
 
 $(BUILD)/bin/weir: $(call rel_obj,runtime/main.c) $(REL_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) -o $@ $< $(REL)/libruntime.a $(REL)/libweir.a $(PKG_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $< $(REL)/libruntime.a $(REL)/libweir.a $(PKG_LIBS)
 
 binaries: $(BUILD)/bin/weir-operator $(BUILD)/bin/weir
 
@@ -156,7 +168,8 @@ san_obj = $(patsubst %.c,$(SAN)/obj/%.o,$(1))
 
 $(SAN)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -c $< -o $@
+	$(call say,CC-SAN,$<)
+	$(Q)$(CC) $(SAN_CFLAGS) -c $< -o $@
 
 $(SAN)/libweir.a: $(call san_obj,$(LIB_SRCS))
 $(SAN)/liboperator.a: $(call san_obj,$(OP_SRCS))
@@ -165,13 +178,15 @@ $(SAN)/libsupport.a: $(call san_obj,$(SUPPORT_SRCS))
 $(SAN)/%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 SAN_LIBS := $(SAN)/libsupport.a $(SAN)/libruntime.a $(SAN)/liboperator.a $(SAN)/libweir.a
 
 $(SAN)/tests/%: $(SAN)/obj/%.o $(SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $< $(SAN_LIBS) $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $< $(SAN_LIBS) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 UNIT_BINS  := $(patsubst %.c,$(SAN)/tests/%,$(UNIT_SRCS))
 ITEST_BINS := $(patsubst %.c,$(SAN)/tests/%,$(ITEST_SRCS))
@@ -187,7 +202,8 @@ fz_obj = $(patsubst %.c,$(FZ)/obj/%.o,$(1))
 
 $(FZ)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	$(call say,CC-FUZ,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FZ)/libweir.a: $(call fz_obj,$(LIB_SRCS))
 $(FZ)/liboperator.a: $(call fz_obj,$(OP_SRCS))
@@ -195,13 +211,15 @@ $(FZ)/libruntime.a: $(call fz_obj,$(RT_SRCS))
 $(FZ)/%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 FZ_LIBS := $(FZ)/libruntime.a $(FZ)/liboperator.a $(FZ)/libweir.a
 
 $(FZ)/bin/%: $(FZ)/obj/%.o $(FZ_LIBS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FZ_LIBS) $(PKG_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FZ_LIBS) $(PKG_LIBS)
 
 FUZZ_BINS := $(patsubst %.c,$(FZ)/bin/%,$(FUZZ_SRCS))
 fuzz-build: $(FUZZ_BINS)

@@ -16,29 +16,29 @@
 /* Append-only: never renumber, never reuse. Keep weir_strerror()'s table in sync. */
 enum weir_status {
     WEIR_OK = 0,
-    WEIR_ENOMEM = -1,       /* out of memory */
-    WEIR_EINVAL = -2,       /* invalid argument */
-    WEIR_EPARSE = -3,       /* malformed input (YAML, JSON, config, SQL, frame) */
-    WEIR_EIO = -4,          /* I/O error (file, socket) */
-    WEIR_ENOTFOUND = -5,    /* no such key, file, object or route */
-    WEIR_ETYPE = -6,        /* value has the wrong type */
-    WEIR_ERANGE = -7,       /* value out of range */
-    WEIR_EHTTP = -8,        /* HTTP request answered with an error status */
-    WEIR_ETIMEDOUT = -9,    /* operation timed out */
-    WEIR_ECONNECT = -10,    /* could not connect */
-    WEIR_ETLS = -11,        /* TLS / certificate problem */
-    WEIR_EGONE = -12,       /* resource version too old (HTTP 410) */
-    WEIR_ECONFLICT = -13,   /* conflicting write (HTTP 409) */
-    WEIR_ETOOBIG = -14,     /* input exceeds a configured limit */
+    WEIR_ENOMEM = -1,        /* out of memory */
+    WEIR_EINVAL = -2,        /* invalid argument */
+    WEIR_EPARSE = -3,        /* malformed input (YAML, JSON, config, SQL, frame) */
+    WEIR_EIO = -4,           /* I/O error (file, socket) */
+    WEIR_ENOTFOUND = -5,     /* no such key, file, object or route */
+    WEIR_ETYPE = -6,         /* value has the wrong type */
+    WEIR_ERANGE = -7,        /* value out of range */
+    WEIR_EHTTP = -8,         /* HTTP request answered with an error status */
+    WEIR_ETIMEDOUT = -9,     /* operation timed out */
+    WEIR_ECONNECT = -10,     /* could not connect */
+    WEIR_ETLS = -11,         /* TLS / certificate problem */
+    WEIR_EGONE = -12,        /* resource version too old (HTTP 410) */
+    WEIR_ECONFLICT = -13,    /* conflicting write (HTTP 409) */
+    WEIR_ETOOBIG = -14,      /* input exceeds a configured limit */
     WEIR_EUNSUPPORTED = -15, /* valid but not supported (yet) */
-    WEIR_ECLOSED = -16,     /* stream or handle closed */
-    WEIR_EDUPLICATE = -17,  /* duplicate key or name */
-    WEIR_EUNIT = -18,       /* unknown unit in a duration or memory size */
-    WEIR_ECANCELED = -19,   /* operation canceled by the caller */
-    WEIR_EFORBIDDEN = -20,  /* not allowed (HTTP 401/403) */
-    WEIR_EEXIST = -21,      /* already exists */
-    WEIR_ESTATE = -22,      /* operation not valid in the current state */
-    WEIR_EINTERNAL = -23,   /* internal invariant broken (a bug) */
+    WEIR_ECLOSED = -16,      /* stream or handle closed */
+    WEIR_EDUPLICATE = -17,   /* duplicate key or name */
+    WEIR_EUNIT = -18,        /* unknown unit in a duration or memory size */
+    WEIR_ECANCELED = -19,    /* operation canceled by the caller */
+    WEIR_EFORBIDDEN = -20,   /* not allowed (HTTP 401/403) */
+    WEIR_EEXIST = -21,       /* already exists */
+    WEIR_ESTATE = -22,       /* operation not valid in the current state */
+    WEIR_EINTERNAL = -23,    /* internal invariant broken (a bug) */
     WEIR_ERR_LAST = -23
 };
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 8192
-#define KV_MAX 64
+#define KV_MAX         64
 
 static _Atomic int g_level = LOG_INFO;
 static _Atomic int g_format = LOG_FORMAT_KV;
@@ -56,7 +56,7 @@ int log_parse_level(const char *s, enum log_level *out)
     static const struct {
         const char *name;
         enum log_level level;
-    } names[] = {{"debug", LOG_DEBUG}, {"trace", LOG_DEBUG}, {"info", LOG_INFO},
+    } names[] = {{"debug", LOG_DEBUG}, {"trace", LOG_DEBUG},  {"info", LOG_INFO},
                  {"warn", LOG_WARN},   {"warning", LOG_WARN}, {"error", LOG_ERROR},
                  {"off", LOG_OFF}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -214,8 +214,8 @@ static long long now_ms(void)
 static void emit(enum log_level level, const char *msg, const char *const *kv, int nkv)
 {
     char line[LINE_MAX_BYTES + 1];
-    int n = log_format_line(line, LINE_MAX_BYTES, (enum log_format)atomic_load(&g_format),
-                            now_ms(), level, msg, kv, nkv);
+    int n = log_format_line(line, LINE_MAX_BYTES, (enum log_format)atomic_load(&g_format), now_ms(),
+                            level, msg, kv, nkv);
     line[n++] = '\n';
     int fd = atomic_load(&g_fd);
     ssize_t off = 0;

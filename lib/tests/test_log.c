@@ -33,8 +33,9 @@ static void test_json_line(void **state)
     const char *kv[] = {"path", "a\"b\\c\n"};
     char buf[512];
     log_format_line(buf, sizeof(buf), LOG_FORMAT_JSON, TS, LOG_WARN, "x", kv, 2);
-    assert_string_equal(buf, "{\"ts\":\"2026-11-23T10:00:00.123Z\",\"level\":\"warn\",\"msg\":\"x\","
-                             "\"path\":\"a\\\"b\\\\c\\n\"}");
+    assert_string_equal(buf,
+                        "{\"ts\":\"2026-11-23T10:00:00.123Z\",\"level\":\"warn\",\"msg\":\"x\","
+                        "\"path\":\"a\\\"b\\\\c\\n\"}");
 }
 
 static void test_json_truncated_stays_closed(void **state)
