@@ -15,6 +15,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 .SUFFIXES:
+# Keep object files of test binaries (intermediate in pattern chains) for incremental builds.
+.SECONDARY:
 
 ROOT := $(abspath .)
 # V=1 prints full compiler command lines.
