@@ -301,7 +301,8 @@ static void test_threads_failover(void **state)
     assert_false(leader_is_leader(b));
     assert_true(leader_is_leader(a));
     leader_stop(a, true);
-    for (int i = 0; i < 300 && !leader_is_leader(b); i++)
+    /* b leads, and its started-leading callback (run right after the winning round) ran. */
+    for (int i = 0; i < 300 && !(leader_is_leader(b) && atomic_load(&started_b) == 1); i++)
         usleep(10000);
     assert_true(leader_is_leader(b));
     assert_int_equal(atomic_load(&started_a), 1);
