@@ -234,7 +234,7 @@ inner-lint:
 	@clang-format --dry-run --Werror $(C_FILES)
 	@echo "lint: cppcheck"
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-	  --inline-suppr --suppress=missingIncludeSystem -I. -D__GNUC__ \
+	  --inline-suppr --suppress=missingIncludeSystem --library=scripts/cppcheck.cfg -I. -D__GNUC__ \
 	  $(filter %.c,$(C_FILES))
 	@if [ -d helm/weir-operator ]; then bash scripts/helm-lint.sh; fi
 	@echo "lint: ok"

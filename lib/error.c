@@ -53,6 +53,7 @@ void weir_error_clear(weir_error *e)
         return;
     e->code = 0;
     e->http_status = 0;
+    e->reason[0] = '\0';
     e->msg[0] = '\0';
 }
 
@@ -61,6 +62,8 @@ int weir_error_set(weir_error *e, int code, const char *fmt, ...)
     if (e == NULL)
         return code;
     e->code = code;
+    e->http_status = 0;
+    e->reason[0] = '\0';
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof(e->msg), fmt, ap);

@@ -48,6 +48,7 @@ enum weir_status {
 typedef struct weir_error {
     int code;                     /* a WEIR_E* code, 0 when no error was recorded */
     int http_status;              /* HTTP status when the error came from an HTTP exchange */
+    char reason[64];              /* machine-readable reason (a Kubernetes Status reason), or "" */
     char msg[WEIR_ERROR_MSG_MAX]; /* human-readable, without a trailing newline */
 } weir_error;
 
@@ -58,7 +59,8 @@ const char *weir_strerror(int code);
 void weir_error_clear(weir_error *e);
 
 /*
- * Records `code` and a printf-style message in `e` (no-op on NULL) and returns `code`, so
+ * Records `code` and a printf-style message in `e` (no-op on NULL), clears http_status and
+ * reason, and returns `code`, so
  * error paths read `return weir_error_set(err, WEIR_EPARSE, "...")`.
  */
 int weir_error_set(weir_error *e, int code, const char *fmt, ...)

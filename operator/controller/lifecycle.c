@@ -20,8 +20,8 @@ static const bool terminal[LIFECYCLE_COUNT] = {
 /* Error texts upstream treats as "the job can only be restored by hand". */
 static const char *const manual_restore_markers[] = {
     "Manual restore required.",
-    "It is possible that the job has finished or terminally failed, or the configmaps have been "
-    "deleted.",
+    ("It is possible that the job has finished or terminally failed, or the configmaps have been "
+     "deleted."),
     "HA metadata is not available",
 };
 

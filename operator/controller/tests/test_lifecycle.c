@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 struct lc_case {
     const char *name;
     const char *status; /* JSON, or NULL */
