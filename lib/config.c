@@ -491,9 +491,11 @@ static int strv_push(char ***v, size_t *len, const char *s, size_t n)
     if (!nv)
         return WEIR_ENOMEM;
     *v = nv;
-    nv[*len] = strndup(s, n);
+    nv[*len] = malloc(n + 1); /* not strndup: `s` need not be NUL-terminated */
     if (!nv[*len])
         return WEIR_ENOMEM;
+    memcpy(nv[*len], s, n);
+    nv[*len][n] = '\0';
     (*len)++;
     nv[*len] = NULL;
     return 0;
@@ -793,11 +795,13 @@ static int load_lines(config *c, const char *text, size_t len, const char *sourc
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         lineno++;
-        char *line = strndup(p, n);
+        char *line = malloc(n + 1); /* not strndup: `text` need not be NUL-terminated */
         if (!line) {
             rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
             goto out;
         }
+        memcpy(line, p, n);
+        line[n] = '\0';
         p += n + (nl ? 1 : 0);
         if (strlen(line) != n) {
             free(line);

@@ -309,7 +309,11 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
         while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
             vl--;
         free(x->content_type);
-        x->content_type = strndup(v, vl);
+        x->content_type = malloc(vl + 1); /* not strndup: the header is not NUL-terminated */
+        if (x->content_type) {
+            memcpy(x->content_type, v, vl);
+            x->content_type[vl] = '\0';
+        }
     }
     return n;
 }

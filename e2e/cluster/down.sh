@@ -72,10 +72,10 @@ fi
 for table in nat filter mangle raw; do
     rules=$(iptables -t "$table" -S 2>/dev/null) || continue
     # Rules in built-in chains that jump to or mention our chains / pod network.
-    echo "$rules" | grep -E '^-A ' | grep -E 'KUBE-|CNI-|10\.244\.0\.|name: "weir"' |
+    # iptables -S quotes comments ("name: \"weir\" id: ..."): eval re-reads that quoting.
+    echo "$rules" | grep -E '^-A ' | grep -E 'KUBE-|CNI-|10\.244\.0\.|name: \\"weir\\"' |
         while read -r rule; do
-            # shellcheck disable=SC2086
-            iptables -t "$table" ${rule/-A/-D} 2>/dev/null || true
+            eval "iptables -t $table ${rule/-A/-D}" 2>/dev/null || true
         done
     for chain in $(echo "$rules" | awk '$1 == "-N" && ($2 ~ /^KUBE-/ || $2 ~ /^CNI-/) {print $2}'); do
         iptables -t "$table" -F "$chain" 2>/dev/null || true

@@ -68,8 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c = config_new();
     (void)!config_load_legacy(c, text, size, "flink-conf.yaml", &err);
     get_all(c);
-    char *s = strndup(text, size);
+    char *s = malloc(size + 1); /* not strndup: the input is not NUL-terminated */
     if (s) {
+        memcpy(s, text, size);
+        s[size] = '\0';
         (void)!config_load_properties(c, s, &err);
         (void)!config_set_dynamic(c, s, &err);
         free(s);
