@@ -227,7 +227,8 @@ FUZZ_BINS := $(patsubst %.c,$(FZ)/bin/%,$(FUZZ_SRCS))
 fuzz-build: $(FUZZ_BINS)
 
 # ---------------------------------------------------------------------------------------------
-# Lint: clang-format check and cppcheck on every C file; helm lint once a chart exists.
+# Lint: clang-format check and cppcheck on every C file, generated CRDs up to date; helm lint
+# once a chart exists.
 
 inner-lint:
 	@echo "lint: clang-format ($(words $(C_FILES)) files)"
@@ -236,6 +237,8 @@ inner-lint:
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem --library=scripts/cppcheck.cfg -I. -D__GNUC__ \
 	  $(filter %.c,$(C_FILES))
+	@echo "lint: CRDs match crds/generate.py"
+	@/usr/bin/python3 crds/generate.py --check
 	@if [ -d helm/weir-operator ]; then bash scripts/helm-lint.sh; fi
 	@echo "lint: ok"
 
