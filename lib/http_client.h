@@ -52,8 +52,8 @@ typedef struct http_client_req {
     size_t body_len;
     long timeout_ms;      /* overrides the client's timeout; < 0 disables it (streams) */
     long idle_timeout_ms; /* streams: fail with WEIR_ETIMEDOUT after this long without data */
-    /* Streams: set to non-zero from any thread to end the request with WEIR_ECANCELED. */
-    const atomic_int *cancel;
+    /* Streams: set to true from any thread to end the request with WEIR_ECANCELED. */
+    const atomic_bool *cancel;
 } http_client_req;
 
 /* A buffered response. Zero-initialize; release with http_client_response_clear(). */

@@ -142,11 +142,11 @@ typedef struct kube_watch_opts {
     const char *resource_version; /* start after this version (from a list); NULL: "now" */
     const char *label_selector;
     const char *field_selector;
-    long timeout_seconds;     /* server closes the watch after this long; 0: 300 */
-    bool allow_bookmarks;     /* ask for BOOKMARK events */
-    long idle_timeout_ms;     /* no byte for this long ends the watch with WEIR_ETIMEDOUT;
-                                 0: timeout_seconds + 30 s */
-    const atomic_int *cancel; /* set non-zero from any thread to stop (WEIR_ECANCELED) */
+    long timeout_seconds;      /* server closes the watch after this long; 0: 300 */
+    bool allow_bookmarks;      /* ask for BOOKMARK events */
+    long idle_timeout_ms;      /* no byte for this long ends the watch with WEIR_ETIMEDOUT;
+                                  0: timeout_seconds + 30 s */
+    const atomic_bool *cancel; /* set to true from any thread to stop (WEIR_ECANCELED) */
 } kube_watch_opts;
 
 /*

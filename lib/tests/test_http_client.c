@@ -310,14 +310,14 @@ static void test_stream_finite(void **state)
 }
 
 struct canceller {
-    atomic_int *flag;
+    atomic_bool *flag;
 };
 
 static void *cancel_later(void *arg)
 {
     struct canceller *cn = arg;
     usleep(300000);
-    atomic_store(cn->flag, 1);
+    atomic_store(cn->flag, true);
     return NULL;
 }
 
@@ -326,7 +326,7 @@ static void test_stream_cancel_and_stop(void **state)
     (void)state;
     http_client *c = http_client_new(NULL, NULL);
     weir_error err = {0};
-    atomic_int flag = 0;
+    atomic_bool flag = false;
     struct collect col = {0};
     http_client_req req = {.url = url(&plain, "http", "/stream"), .cancel = &flag};
     struct canceller cn = {&flag};
@@ -415,9 +415,11 @@ struct par {
 static void *par_worker(void *arg)
 {
     struct par *p = arg;
+    char u[256]; /* not url(): its static buffer is shared between threads */
+    snprintf(u, sizeof(u), "http://127.0.0.1:%d/ok", plain.port);
     for (int i = 0; i < 20; i++) {
         http_client_response resp = {0};
-        http_client_req req = {.url = url(&plain, "http", "/ok")};
+        http_client_req req = {.url = u};
         if (http_client_do(p->c, &req, &resp, NULL) == 0 && resp.status == 200)
             p->ok++;
         http_client_response_clear(&resp);

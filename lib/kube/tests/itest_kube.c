@@ -69,7 +69,7 @@ struct watcher {
     int n;
     int rc;
     weir_error err;
-    atomic_int cancel;
+    atomic_bool cancel;
     atomic_int done;
     const char *field_selector;
     long timeout_seconds;
@@ -261,7 +261,7 @@ static void test_crud_apply_watch(void **state)
     /* the watch saw everything in order: ADDED, 4 x MODIFIED, DELETED */
     for (int t = 0; t < 100 && events(&w) < 6; t++)
         usleep(100000);
-    atomic_store(&w.cancel, 1);
+    atomic_store(&w.cancel, true);
     pthread_join(w.t, NULL);
     assert_string_equal(w.log, "ADDED:cm1:-;MODIFIED:cm1:merged;MODIFIED:cm1:merged;"
                                "MODIFIED:cm1:merged;MODIFIED:cm1:merged;DELETED:cm1:merged;");
@@ -401,7 +401,7 @@ static void test_watch_cut_by_apiserver_restart(void **state)
     json_decref(cm);
     for (int t = 0; t < 100 && events(&w2) < 1; t++)
         usleep(100000);
-    atomic_store(&w2.cancel, 1);
+    atomic_store(&w2.cancel, true);
     pthread_join(w2.t, NULL);
     assert_non_null(strstr(w2.log, "ADDED:after-restart"));
 }
