@@ -704,6 +704,8 @@ def field_paths(schema, prefix=""):
         out.append(p)
         if sub.get("type") == "object":
             out.extend(field_paths(sub, p))
+            if "additionalProperties" in sub or sub.get("x-kubernetes-preserve-unknown-fields"):
+                out.append(p + ".*")  # a map, or an object that keeps any field
         elif sub.get("type") == "array" and sub["items"].get("type") == "object":
             out.extend(field_paths(sub["items"], p + "[]"))
     return out

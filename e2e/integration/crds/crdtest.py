@@ -5,6 +5,8 @@
                                  second server-side apply changes nothing (same resourceVersion)
     crdtest.py invalid CASES     each case is rejected, naming the expected field and message
     crdtest.py kubectl           printer columns, `kubectl get flink`, explain, scale, status
+    crdtest.py fields ROOT       every spec field path the operator's C code reads exists in
+                                 the CRDs (crds/generate.py --fields): the two cannot drift
 
 Prints PASS/FAIL lines and a final "CASES passed=N failed=M" line (read by run-tests.sh).
 """
@@ -223,6 +225,43 @@ spec: {jobReference: {kind: FlinkDeployment, name: scaled}, savepoint: {}}
         kubectl("delete", *n, "flinkstatesnapshot,flinksessionjob,flinkdeployment", "--all")
 
 
+SPEC_TOP = ("job", "jobManager", "taskManager", "ingress", "podTemplate", "logConfiguration",
+            "flinkConfiguration", "image", "imagePullPolicy", "serviceAccount", "flinkVersion",
+            "mode", "restartNonce", "deploymentName")
+NOT_FIELDS = {"job.autoscaler"}  # a configuration key prefix that the code also names
+
+
+def cmd_fields(root):
+    import glob
+    import re
+    out = subprocess.run(["/usr/bin/python3", os.path.join(root, "crds/generate.py"),
+                          "--fields"], capture_output=True, text=True, check=True).stdout
+    known = {line.split(" ", 1)[1] for line in out.splitlines()
+             if line.startswith(("FlinkDeployment ", "FlinkSessionJob "))}
+    pat = re.compile(r'"((?:spec\.)?(?:%s)(?:\.[A-Za-z]+|\[[0-9]+\])*)"' % "|".join(SPEC_TOP))
+    used = {}
+    for path in glob.glob(os.path.join(root, "operator/**/*.c"), recursive=True):
+        if "/tests/" in path:
+            continue
+        for m in pat.finditer(open(path).read()):
+            f = m.group(1)
+            if f in NOT_FIELDS:
+                continue
+            f = re.sub(r"\[[0-9]+\]", "[]", f)
+            if not f.startswith("spec."):
+                f = "spec." + f
+            used.setdefault(f, os.path.relpath(path, root))
+    def declared(f):
+        if f in known:
+            return True
+        parts = f.split(".")  # a key of a map field: spec.jobManager.resources.requests.memory
+        return any(".".join(parts[:i]) + ".*" in known for i in range(1, len(parts)))
+
+    for f, where in sorted(used.items()):
+        result(declared(f), "operator field %s (%s) is in the CRDs" % (f, where))
+    result(len(used) > 10, "the operator reads %d spec fields" % len(used))
+
+
 def main():
     mode = sys.argv[1]
     if mode == "valid":
@@ -231,6 +270,8 @@ def main():
         cmd_invalid(sys.argv[2])
     elif mode == "kubectl":
         cmd_kubectl()
+    elif mode == "fields":
+        cmd_fields(sys.argv[2])
     print("CASES passed=%d failed=%d" % (PASSED, FAILED))
     return 1 if FAILED else 0
 

@@ -7,6 +7,7 @@
 #     second server-side apply changes nothing
 #   * a table of invalid objects is rejected, naming the field and the message
 #   * printer columns, `kubectl get flink`, short names, explain, scale and status work
+#   * every spec field the operator's code reads exists in the CRDs
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 source "$ROOT/e2e/tests/lib.sh"
@@ -57,4 +58,5 @@ mapfile -t fixtures < <(find "$HERE/fixtures" -name '*.yaml' | LC_ALL=C sort)
 run_py valid "${fixtures[@]}"
 run_py invalid "$HERE/invalid-cases.yaml"
 run_py kubectl
+run_py fields "$ROOT"
 finish
