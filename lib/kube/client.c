@@ -38,6 +38,7 @@ struct kube_client {
     char *token_file;
     pthread_mutex_t mu; /* guards token_read_at */
     time_t token_read_at;
+    atomic_ulong n_get, n_post, n_put, n_patch, n_del, n_watch, n_failed;
 };
 
 kube_client *kube_client_new(const kube_config *cfg, weir_error *err)
@@ -99,6 +100,39 @@ const char *kube_client_namespace(const kube_client *kc)
 const char *kube_client_server(const kube_client *kc)
 {
     return kc->server;
+}
+
+void kube_client_get_stats(kube_client *kc, struct kube_client_stats *out)
+{
+    out->get = atomic_load(&kc->n_get);
+    out->post = atomic_load(&kc->n_post);
+    out->put = atomic_load(&kc->n_put);
+    out->patch = atomic_load(&kc->n_patch);
+    out->del = atomic_load(&kc->n_del);
+    out->watch = atomic_load(&kc->n_watch);
+    out->failed = atomic_load(&kc->n_failed);
+}
+
+unsigned long kube_client_writes(kube_client *kc)
+{
+    return atomic_load(&kc->n_post) + atomic_load(&kc->n_put) + atomic_load(&kc->n_patch) +
+           atomic_load(&kc->n_del);
+}
+
+static void count(kube_client *kc, const char *method, int rc)
+{
+    if (strcmp(method, "GET") == 0)
+        atomic_fetch_add(&kc->n_get, 1);
+    else if (strcmp(method, "POST") == 0)
+        atomic_fetch_add(&kc->n_post, 1);
+    else if (strcmp(method, "PUT") == 0)
+        atomic_fetch_add(&kc->n_put, 1);
+    else if (strcmp(method, "PATCH") == 0)
+        atomic_fetch_add(&kc->n_patch, 1);
+    else if (strcmp(method, "DELETE") == 0)
+        atomic_fetch_add(&kc->n_del, 1);
+    if (rc)
+        atomic_fetch_add(&kc->n_failed, 1);
 }
 
 /* Re-reads a rotated token file at most once a minute. Failures keep the old token. */
@@ -233,6 +267,7 @@ static int do_request(kube_client *kc, const char *method, const char *path, con
         .method = method, .url = url, .headers = hdrs, .body = body, .body_len = body_len};
     http_client_response resp = {0};
     rc = http_client_do(kc->http, &req, &resp, err);
+    count(kc, method, rc);
     if (rc && resp.status >= 400) {
         char ctx[PATH_CAP + 32];
         snprintf(ctx, sizeof(ctx), "%s %s", method, path);
@@ -553,6 +588,7 @@ int kube_watch(kube_client *kc, const kube_resource *r, const char *ns, const ku
     };
     http_client_response resp = {0};
     weir_error herr = {0};
+    atomic_fetch_add(&kc->n_watch, 1);
     rc = http_client_stream(kc->http, &req, watch_chunk, &w, &resp, &herr);
     if (w.rc) {
         rc = w.rc; /* the decoder's error (ERROR event, malformed event, receiver stop) */

@@ -51,6 +51,18 @@ const char *kube_client_namespace(const kube_client *kc);
 /* The API server URL (borrowed). */
 const char *kube_client_server(const kube_client *kc);
 
+/* Requests sent so far, by HTTP method (watches counted apart), and those that failed. */
+struct kube_client_stats {
+    unsigned long get, post, put, patch, del, watch;
+    unsigned long failed; /* transport errors and statuses >= 400 */
+};
+
+/* A snapshot of the counters. Thread-safe. */
+void kube_client_get_stats(kube_client *kc, struct kube_client_stats *out);
+
+/* Writes so far (POST + PUT + PATCH + DELETE). */
+unsigned long kube_client_writes(kube_client *kc);
+
 /*
  * Builds the API path of a resource into `buf`: /api/v1/namespaces/NS/configmaps/NAME/SUB or
  * /apis/GROUP/VERSION/... `ns`, `name` and `subresource` may be NULL. Returns 0, or
