@@ -152,10 +152,13 @@ PYEOF
 )
     if [[ $out == ok* ]]; then pass "$name children match the golden JSON ($out)"; else fail "$name children: $out"; fi
 done
-if kubectl -n "$NS" get flinkdep | grep -q "LIFECYCLE STATE" && kubectl -n "$NS" get flinkdep | grep fraud-detector | grep -q DEPLOYED; then
+# (outputs are captured before matching: `cmd | grep -q` fails under pipefail when grep exits
+# early and cmd gets SIGPIPE)
+out=$(kubectl -n "$NS" get flinkdep 2>&1)
+if [[ $out == *"LIFECYCLE STATE"* && $(grep fraud-detector <<<"$out") == *DEPLOYED* ]]; then
     pass "kubectl get flinkdep shows the lifecycle state"
 else
-    fail "kubectl get flinkdep: $(kubectl -n "$NS" get flinkdep)"
+    fail "kubectl get flinkdep: $out"
 fi
 fin=$(kubectl -n "$NS" get flinkdep fraud-detector -o jsonpath='{.metadata.finalizers[0]}')
 check "finalizer flinkdeployments.flink.apache.org/finalizer is set" test "$fin" = flinkdeployments.flink.apache.org/finalizer
@@ -186,7 +189,11 @@ both_images() {
        $(kubectl -n "$NS" get deploy fraud-detector-taskmanager -o jsonpath='{.spec.template.spec.containers[0].image}') == weir/runtime:v2 ]]
 }
 check "image change updates the JobManager and TaskManager Deployments" retry 15 both_images
-spec_changed() { kubectl -n "$NS" get events --field-selector reason=SpecChanged,involvedObject.name=fraud-detector -o jsonpath='{.items[*].message}' | grep -q "UPGRADE change(s) detected"; }
+spec_changed() {
+    local m
+    m=$(kubectl -n "$NS" get events --field-selector reason=SpecChanged,involvedObject.name=fraud-detector -o jsonpath='{.items[*].message}')
+    [[ $m == *"UPGRADE change(s) detected"* ]]
+}
 check "SpecChanged event for the image change" retry 10 spec_changed
 
 # 5. children are restored
@@ -203,13 +210,13 @@ import sys, yaml
 d = yaml.safe_load(sys.stdin)
 d['spec']['flinkConfiguration']['execution.checkpointing.interval'] = '10 parsecs'
 print(yaml.safe_dump(d))" | kubectl apply -f - >/dev/null
-has_error() { status_of bad-duration error | grep -q "execution.checkpointing.interval"; }
+has_error() { [[ $(status_of bad-duration error) == *execution.checkpointing.interval* ]]; }
 if retry 15 has_error; then
     pass "unparsable duration -> status.error names the key: $(status_of bad-duration error | cut -c1-160)"
 else
     fail "no status.error for the bad duration: $(status_of bad-duration error)"
 fi
-warn_event() { kubectl -n "$NS" get events --field-selector reason=ValidationError,involvedObject.name=bad-duration,type=Warning -o name | grep -q .; }
+warn_event() { [[ -n $(kubectl -n "$NS" get events --field-selector reason=ValidationError,involvedObject.name=bad-duration,type=Warning -o name) ]]; }
 check "a Warning ValidationError event is recorded" retry 10 warn_event
 check "nothing is deployed for the invalid resource" bash -c "! kubectl -n $NS get deploy bad-duration 2>/dev/null"
 

@@ -31,7 +31,7 @@ leftovers() {
     [[ -n $rules ]] && problems+=("iptables: $rules")
     ip link show "$HOST_BRIDGE" >/dev/null 2>&1 && problems+=("link $HOST_BRIDGE")
     ip link show "$CNI_BRIDGE" >/dev/null 2>&1 && problems+=("link $CNI_BRIDGE")
-    ip -o link show type veth 2>/dev/null | grep -q "master $CNI_BRIDGE" && problems+=("veths on $CNI_BRIDGE")
+    [[ $(ip -o link show type veth 2>/dev/null) == *"master $CNI_BRIDGE"* ]] && problems+=("veths on $CNI_BRIDGE")
     [[ -d $STATE ]] && problems+=("state dir $STATE")
     if ((${#problems[@]})); then
         printf '  leftover: %s\n' "${problems[@]}"
