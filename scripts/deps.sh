@@ -16,7 +16,7 @@ if [[ "${1:-}" != "--build-only" ]]; then want+=("${CLUSTER_PKGS[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+  if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) != *'install ok installed'* ]]; then
     missing+=("$p")
   fi
 done

@@ -25,7 +25,7 @@ if pid_alive kube-apiserver && pid_alive kubelet; then
     # containerd kills the sandbox's pause task before its CNI DEL: wait for host-local IPAM
     # to release every pod address, so the bridge plugin has removed its iptables rules.
     for i in $(seq 40); do
-        ls "$STATE/cni/ipam/weir" 2>/dev/null | grep -qE '^[0-9]+\.' || break
+        grep -qE '^[0-9]+\.' <<<"$(ls "$STATE/cni/ipam/weir" 2>/dev/null)" || break
         sleep 0.5
     done
 fi

@@ -61,7 +61,9 @@ if ! ip link show "$HOST_BRIDGE" >/dev/null 2>&1; then
     ip link add "$HOST_BRIDGE" type bridge
     log "created bridge $HOST_BRIDGE"
 fi
-ip addr show dev "$HOST_BRIDGE" | grep -q "inet $HOST_CIDR" || ip addr add "$HOST_CIDR" dev "$HOST_BRIDGE"
+# (outputs are captured before matching: `cmd | grep -q` fails under pipefail when grep
+# exits first and cmd dies of SIGPIPE)
+[[ $(ip addr show dev "$HOST_BRIDGE") == *"inet $HOST_CIDR"* ]] || ip addr add "$HOST_CIDR" dev "$HOST_BRIDGE"
 ip link set "$HOST_BRIDGE" up
 
 # --- PKI -------------------------------------------------------------------------------------
@@ -317,7 +319,7 @@ if ! "$DOCKER" image inspect registry.k8s.io/pause:3.10 >/dev/null 2>&1; then
     rm -rf "$pdir"
     log "built registry.k8s.io/pause:3.10"
 fi
-if ! ctr -a "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qx 'registry.k8s.io/pause:3.10'; then
+if ! grep -qx 'registry.k8s.io/pause:3.10' <<<"$(ctr -a "$CONTAINERD_SOCK" -n k8s.io images ls -q)"; then
     "$DOCKER" save registry.k8s.io/pause:3.10 | ctr -a "$CONTAINERD_SOCK" -n k8s.io images import - >/dev/null
 fi
 phase "images ready"
@@ -417,7 +419,7 @@ ports:
 EOF
 
 node_ready() {
-    kubectl_admin get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True
+    [[ $(kubectl_admin get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]
 }
 wait_for 120 "node $NODE_NAME Ready" kubelet node_ready || exit 1
 wait_for 60 "default ServiceAccount" kube-controller-manager kubectl_admin -n default get serviceaccount default || exit 1
