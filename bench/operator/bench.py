@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+"""Operator burst benchmark: N FlinkDeployments created at once against the local control
+plane; reports create -> JobManager Deployment latency (p50/p99/max), time until every resource
+is reconciled (status.observedGeneration set), the operator's RSS (idle, peak, settled) and its
+CPU seconds. The operator is any command (argv after --), so any operator can be measured the
+same way. Talks to the apiserver through `kubectl proxy` (plain HTTP on loopback).
+
+    bench.py --n 1000 --namespace bench --pid-file F -- <operator command...>
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+GROUP = "/apis/flink.apache.org/v1beta1"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_seconds(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def fd_doc(name, ns):
+    return {
+        "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"image": "weir/runtime:dev", "flinkVersion": "v1_20", "serviceAccount": "flink",
+                 "flinkConfiguration": {"taskmanager.numberOfTaskSlots": "2"},
+                 "jobManager": {"resource": {"memory": "1g", "cpu": 0.5}},
+                 "taskManager": {"resource": {"memory": "1g", "cpu": 0.5}},
+                 "job": {"jarURI": "local:///opt/flink/usrlib/job.sql", "parallelism": 2,
+                         "upgradeMode": "stateless"}},
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--namespace", default="weir-bench")
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--settle", type=float, default=10.0)
+    ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--ready-url", default="")
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+    port = free_port()
+    proxy = subprocess.Popen(["kubectl", "proxy", "--port", str(port), "--address", "127.0.0.1"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = "http://127.0.0.1:%d" % port
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/version", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    ns = a.namespace
+    req = urllib.request.Request(base + "/api/v1/namespaces", method="POST",
+                                 data=json.dumps({"metadata": {"name": ns}}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req).read()
+    except urllib.error.HTTPError as e:
+        if e.code != 409:
+            raise
+
+    # the operator
+    t_start = time.monotonic()
+    op = subprocess.Popen(cmd, stdout=open("/tmp/weir-bench-operator.log", "w"),
+                          stderr=subprocess.STDOUT)
+    ready_s = None
+    if a.ready_url:
+        while time.monotonic() - t_start < 60:
+            try:
+                if urllib.request.urlopen(a.ready_url, timeout=1).status == 200:
+                    ready_s = time.monotonic() - t_start
+                    break
+            except OSError:
+                pass
+            time.sleep(0.02)
+    time.sleep(2)
+    idle_rss = rss_kib(op.pid)
+    cpu0 = cpu_seconds(op.pid)
+
+    # watch JobManager Deployments appear
+    seen = {}
+    created = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def watch():
+        url = base + "/apis/apps/v1/namespaces/%s/deployments?watch=1&timeoutSeconds=%d" % (
+            ns, int(a.timeout))
+        with urllib.request.urlopen(url, timeout=a.timeout + 10) as r:
+            for line in r:
+                if stop.is_set():
+                    return
+                ev = json.loads(line)
+                name = ev["object"]["metadata"]["name"]
+                if ev["type"] == "ADDED" and not name.endswith("-taskmanager"):
+                    with lock:
+                        seen.setdefault(name, time.time())
+
+    wt = threading.Thread(target=watch, daemon=True)
+    wt.start()
+    time.sleep(0.5)
+
+    peak = [idle_rss]
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kib(op.pid))
+            time.sleep(0.1)
+
+    st = threading.Thread(target=sample, daemon=True)
+    st.start()
+
+    names = ["bench-%05d" % i for i in range(a.n)]
+    t_burst = time.time()
+
+    def creator(chunk):
+        for name in chunk:
+            body = json.dumps(fd_doc(name, ns)).encode()
+            r = urllib.request.Request(base + GROUP + "/namespaces/%s/flinkdeployments" % ns,
+                                       method="POST", data=body,
+                                       headers={"Content-Type": "application/json"})
+            t0 = time.time()
+            urllib.request.urlopen(r).read()
+            with lock:
+                created[name] = t0
+
+    chunks = [names[i::a.threads] for i in range(a.threads)]
+    ths = [threading.Thread(target=creator, args=(c,)) for c in chunks]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    t_created = time.time()
+
+    # wait: every JM Deployment seen and every resource reconciled
+    deadline = time.time() + a.timeout
+    all_jm = None
+    all_reconciled = None
+    while time.time() < deadline:
+        with lock:
+            n_seen = len([n for n in names if n in seen])
+        if all_jm is None and n_seen == a.n:
+            all_jm = time.time()
+        if all_jm is not None:
+            lst = json.loads(urllib.request.urlopen(
+                base + GROUP + "/namespaces/%s/flinkdeployments" % ns).read())
+            done = sum(1 for i in lst["items"]
+                       if i.get("status", {}).get("observedGeneration"))
+            if done == a.n:
+                all_reconciled = time.time()
+                break
+        time.sleep(0.2)
+    cpu_burst = cpu_seconds(op.pid) - cpu0
+    time.sleep(a.settle)
+    settled = rss_kib(op.pid)
+    stop.set()
+    lat = [(seen[n] - created[n]) * 1000.0 for n in names if n in seen and n in created]
+    res = {
+        "n": a.n,
+        "start_to_ready_s": ready_s,
+        "create_burst_s": t_created - t_burst,
+        "create_to_jm_deployment_ms": {"p50": pct(lat, 50), "p99": pct(lat, 99),
+                                       "max": max(lat) if lat else None, "count": len(lat)},
+        "burst_to_all_jm_deployments_s": (all_jm - t_burst) if all_jm else None,
+        "burst_to_all_reconciled_s": (all_reconciled - t_burst) if all_reconciled else None,
+        "rss_mib": {"idle": idle_rss / 1024.0, "peak": peak[0] / 1024.0,
+                    "settled": settled / 1024.0},
+        "cpu_seconds_burst": cpu_burst,
+        "command": " ".join(cmd),
+    }
+    op.terminate()
+    try:
+        op.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        op.kill()
+    proxy.terminate()
+    print(json.dumps(res, indent=2))
+    return 0 if all_reconciled else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
