@@ -8,6 +8,7 @@
  */
 #include "operator/manager.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ struct manager {
     bool workers_started;
     struct event_ops evops;
     event_recorder *events;
+    deployment_applied *applied;
     metrics_registry *reg;
     metrics_family *rec_total, *rec_seconds, *queue_depth, *queue_wait, *kube_requests, *resources,
         *jm_status, *watch_restarts;
@@ -152,7 +154,8 @@ static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *e
         struct informer_handlers h =
             i == INF_FD ? (struct informer_handlers){m, fd_add, fd_update, fd_delete}
                         : (struct informer_handlers){m, child_add, child_update, child_delete};
-        struct informer_options io = {.name = names[i], .transform = trim};
+        struct informer_options io = {.name = names[i],
+                                      .transform = i == INF_FD ? trim : deployment_trim_child};
         s->inf[i] = informer_new(&ops, &h, &io);
         if (!s->inf[i])
             return weir_error_set(err, WEIR_ENOMEM, "out of memory");
@@ -164,7 +167,8 @@ static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *e
                                      .services = s->inf[INF_SVC],
                                      .deployments = s->inf[INF_DEPLOY],
                                      .ingresses = s->inf[INF_INGRESS],
-                                     .events = m->events};
+                                     .events = m->events,
+                                     .applied = m->applied};
     return 0;
 }
 
@@ -220,7 +224,8 @@ manager *manager_new(const opconfig *cfg, kube_client *kc, weir_error *err)
     m->q = workqueue_new(&qo);
     kubeops_event_ops(kc, &m->evops);
     m->events = events_new(&m->evops, "weir-operator", cfg->identity, NULL);
-    if (!m->q || !m->events || metrics_init(m, err) != 0)
+    m->applied = deployment_applied_new();
+    if (!m->q || !m->events || !m->applied || metrics_init(m, err) != 0)
         goto fail;
     m->nscopes = cfg->n_namespaces ? cfg->n_namespaces : 1;
     m->scopes = calloc((size_t)m->nscopes, sizeof(*m->scopes));
@@ -258,6 +263,7 @@ void manager_free(manager *m)
     http_server_free(m->metrics_srv);
     leader_free(m->le);
     events_free(m->events);
+    deployment_applied_free(m->applied);
     workqueue_free(m->q);
     metrics_registry_free(m->reg);
     pthread_mutex_destroy(&m->scrape_mu);
@@ -542,9 +548,15 @@ int manager_run(manager *m, const atomic_bool *stop, weir_error *err)
         atomic_store(&m->leading, true);
     }
     /* workers start once caches are synced (and, with leader election, once we lead) */
+    long long last_trim = mono_ms();
     while (!atomic_load(stop) && !atomic_load(&m->lost)) {
         if (!m->workers_started && atomic_load(&m->leading) && synced(m))
             start_workers(m);
+        /* hand memory freed after a burst back to the system (cheap when there is none) */
+        if (mono_ms() - last_trim > 10000) {
+            malloc_trim(0);
+            last_trim = mono_ms();
+        }
         usleep(20000);
     }
     bool lost = atomic_load(&m->lost);

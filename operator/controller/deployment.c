@@ -8,7 +8,7 @@
  */
 #include "operator/controller/deployment.h"
 
-#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/strmap.h"
 #include "operator/controller/children.h"
 #include "operator/controller/lifecycle.h"
 #include "operator/controller/specdiff.h"
@@ -33,73 +34,156 @@ static long long wall_ms(const struct deployment_ctx *ctx)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* --- comparing desired and live objects ------------------------------------------------------ */
+/* --- what was applied ------------------------------------------------------------------------ */
 
-/* Parses a Kubernetes quantity into a double; false when it is not one. */
-static bool quantity(const char *s, double *out)
+struct applied_rec {
+    uint64_t hash;
+    char marker[64]; /* generation (Deployments) or resourceVersion right after our apply */
+};
+
+struct deployment_applied {
+    pthread_mutex_t mu;
+    strmap *recs; /* "Kind/ns/name" -> struct applied_rec* (owned) */
+};
+
+deployment_applied *deployment_applied_new(void)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s)
+    deployment_applied *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->recs = strmap_new();
+    if (!a->recs) {
+        free(a);
+        return NULL;
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    return a;
+}
+
+void deployment_applied_free(deployment_applied *a)
+{
+    if (!a)
+        return;
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (strmap_next(a->recs, &it, &k, &v))
+        free(v);
+    strmap_free(a->recs);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+static bool applied_matches(deployment_applied *a, const char *key, uint64_t hash,
+                            const char *marker)
+{
+    if (!a || !marker)
         return false;
-    static const struct {
-        const char *sfx;
-        double mul;
-    } u[] = {{"", 1},
-             {"m", 1e-3},
-             {"k", 1e3},
-             {"M", 1e6},
-             {"G", 1e9},
-             {"T", 1e12},
-             {"Ki", 1024.0},
-             {"Mi", 1048576.0},
-             {"Gi", 1073741824.0},
-             {"Ti", 1099511627776.0}};
-    for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
-        if (strcmp(end, u[i].sfx) == 0) {
-            *out = v * u[i].mul;
-            return true;
-        }
-    return false;
+    pthread_mutex_lock(&a->mu);
+    const struct applied_rec *r = strmap_get(a->recs, key);
+    bool ok = r && r->hash == hash && strcmp(r->marker, marker) == 0;
+    pthread_mutex_unlock(&a->mu);
+    return ok;
 }
 
-static bool subset(const json_t *want, const json_t *have, bool in_resources)
+static void applied_record(deployment_applied *a, const char *key, uint64_t hash,
+                           const char *marker)
 {
-    if (json_is_object(want)) {
-        if (!json_is_object(have))
-            return false;
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)want, k, v)
-        {
-            /* the generation annotation follows the spec; it alone is no reason to write */
-            if (strcmp(k, CHILDREN_GENERATION_ANNOTATION) == 0)
-                continue;
-            bool res = in_resources || strcmp(k, "requests") == 0 || strcmp(k, "limits") == 0;
-            if (!subset(v, json_object_get(have, k), res))
-                return false;
-        }
-        return true;
+    if (!a)
+        return;
+    struct applied_rec *r = calloc(1, sizeof(*r));
+    if (!r)
+        return; /* next reconcile just applies again */
+    r->hash = hash;
+    snprintf(r->marker, sizeof(r->marker), "%s", marker ? marker : "");
+    void *old = NULL;
+    pthread_mutex_lock(&a->mu);
+    if (strmap_put(a->recs, key, r, &old) != 0) {
+        free(r);
+        old = NULL;
     }
-    if (json_is_array(want)) {
-        if (!json_is_array(have) || json_array_size(want) != json_array_size(have))
-            return false;
-        for (size_t i = 0; i < json_array_size(want); i++)
-            if (!subset(json_array_get(want, i), json_array_get(have, i), in_resources))
-                return false;
-        return true;
-    }
-    if (in_resources && json_is_string(want) && json_is_string(have)) {
-        double a, b;
-        if (quantity(json_string_value(want), &a) && quantity(json_string_value(have), &b))
-            return fabs(a - b) <= 1e-9 * fmax(1.0, fabs(a));
-    }
-    return have && json_equal((json_t *)want, (json_t *)have);
+    pthread_mutex_unlock(&a->mu);
+    free(old);
 }
 
-bool deployment_subset(const json_t *want, const json_t *have)
+static void applied_forget(deployment_applied *a, const char *key)
 {
-    return subset(want, have, false);
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    void *old = strmap_del(a->recs, key);
+    pthread_mutex_unlock(&a->mu);
+    free(old);
+}
+
+/* FNV-1a over the stable dump: equal objects hash equally. The generation annotation is left
+ * out: it alone is no reason to write (a TaskManager-only change must not touch the JM). */
+static uint64_t object_hash(const json_t *obj)
+{
+    json_t *o = json_deep_copy(obj);
+    json_object_del(json_path_get(o, "metadata.annotations"), CHILDREN_GENERATION_ANNOTATION);
+    char *s = json_dump_stable(o);
+    json_decref(o);
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    free(s);
+    return h;
+}
+
+/* Deployments: generation (status updates do not change it); others: resourceVersion. */
+static const char *marker_of(const json_t *obj, const char *kind, char *buf, size_t cap)
+{
+    if (!obj)
+        return NULL;
+    if (strcmp(kind, "Deployment") == 0) { /* (list items carry no kind: the caller says it) */
+        json_t *g = json_path_get(obj, "metadata.generation");
+        if (!json_is_integer(g))
+            return NULL;
+        snprintf(buf, cap, "g%" JSON_INTEGER_FORMAT, json_integer_value(g));
+        return buf;
+    }
+    const char *rv = json_path_string(obj, "metadata.resourceVersion", NULL);
+    if (!rv)
+        return NULL;
+    snprintf(buf, cap, "r%s", rv);
+    return buf;
+}
+
+json_t *deployment_trim_child(json_t *obj)
+{
+    static const char *const meta_keys[] = {"name",
+                                            "namespace",
+                                            "uid",
+                                            "resourceVersion",
+                                            "generation",
+                                            "labels",
+                                            "ownerReferences",
+                                            "deletionTimestamp",
+                                            NULL};
+    static const char *const status_keys[] = {"replicas", "availableReplicas", "readyReplicas",
+                                              "observedGeneration", NULL};
+    json_t *meta = json_object_get(obj, "metadata");
+    json_t *m = json_object();
+    for (const char *const *k = meta_keys; *k; k++)
+        if (json_object_get(meta, *k))
+            json_object_set(m, *k, json_object_get(meta, *k));
+    json_t *t = json_pack("{s:O?,s:O?,s:o}", "apiVersion", json_object_get(obj, "apiVersion"),
+                          "kind", json_object_get(obj, "kind"), "metadata", m);
+    json_t *st = json_object_get(obj, "status");
+    if (json_is_object(st) && json_object_get(st, "observedGeneration")) { /* Deployments */
+        json_t *s = json_object();
+        for (const char *const *k = status_keys; *k; k++)
+            if (json_object_get(st, *k))
+                json_object_set(s, *k, json_object_get(st, *k));
+        json_object_set_new(t, "status", s);
+    }
+    json_t *rep = json_path_get(obj, "spec.replicas");
+    if (rep)
+        json_object_set_new(t, "spec", json_pack("{s:O}", "replicas", rep));
+    return t;
 }
 
 /* --- helpers ---------------------------------------------------------------------------------- */
@@ -269,8 +353,18 @@ static int reconcile_delete(struct deployment_ctx *ctx, const json_t *fd, long *
         *requeue_ms = 100;
         return 0;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        static const char *const kinds[] = {"ConfigMap",  "Service",    "Service",
+                                            "Deployment", "Deployment", "Ingress"};
+        static const char *const prefix[] = {"flink-config-", "", "", "", "", ""};
+        static const char *const suffix[] = {"", "", "-rest", "", "-taskmanager", ""};
+        for (int k = 0; k < 6; k++) {
+            char akey[700];
+            snprintf(akey, sizeof(akey), "%s/%s/%s%s%s", kinds[k], ns, prefix[k], name, suffix[k]);
+            applied_forget(ctx->applied, akey);
+        }
         log_info("FlinkDeployment deleted", "namespace", ns, "name", name);
+    }
     return rc;
 }
 
@@ -481,13 +575,20 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         const char *cname = json_path_string(o, "metadata.name", "");
         informer *inf = cache_for(ctx, kind);
         json_t *live = cached(inf, ns, cname);
+        char akey[700], mbuf[64];
+        snprintf(akey, sizeof(akey), "%s/%s/%s", kind, ns, cname);
+        uint64_t h = object_hash(o);
         bool ok = live && !json_path_get(live, "metadata.deletionTimestamp") &&
-                  deployment_subset(o, live);
+                  applied_matches(ctx->applied, akey, h, marker_of(live, kind, mbuf, sizeof(mbuf)));
         json_decref(live);
         if (ok && inf)
             continue;
-        rc =
-            kube_apply(ctx->kc, resource_for(kind), ns, o, CHILDREN_FIELD_MANAGER, true, NULL, err);
+        json_t *applied = NULL;
+        rc = kube_apply(ctx->kc, resource_for(kind), ns, o, CHILDREN_FIELD_MANAGER, true, &applied,
+                        err);
+        if (rc == 0)
+            applied_record(ctx->applied, akey, h, marker_of(applied, kind, mbuf, sizeof(mbuf)));
+        json_decref(applied);
         if (rc) {
             weir_error_prefix(err, "apply %s %s", kind, cname);
             /* the apiserver refused what we built (e.g. an invalid pod template) */

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lib/error.h"
 #include "lib/kube/client.h"
@@ -25,6 +26,18 @@
 extern const kube_resource DEPLOYMENT_RES_FLINKDEPLOYMENTS;
 extern const kube_resource DEPLOYMENT_RES_INGRESSES;
 
+/*
+ * What the operator last applied, per child ("Kind/namespace/name" -> hash of the applied
+ * object and the child's generation, or resourceVersion for kinds without one, right after the
+ * apply). A child whose cached generation/resourceVersion still matches and whose desired
+ * object hashes the same needs no write; anything else (a hand edit, a deletion, a spec
+ * change, an operator restart) is applied again. Thread-safe. Caller frees with
+ * deployment_applied_free().
+ */
+typedef struct deployment_applied deployment_applied;
+deployment_applied *deployment_applied_new(void);
+void deployment_applied_free(deployment_applied *a);
+
 /* Everything a reconcile reads and writes; all borrowed. */
 struct deployment_ctx {
     kube_client *kc;
@@ -35,6 +48,7 @@ struct deployment_ctx {
     informer *deployments;
     informer *ingresses; /* may be NULL */
     event_recorder *events;
+    deployment_applied *applied;
     long long (*now_ms)(void); /* wall clock in ms; NULL: real time */
 };
 
@@ -46,10 +60,10 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
                          weir_error *err);
 
 /*
- * True when every field of `want` is present in `have` with an equal value (objects as
- * subsets, arrays element-wise with equal length, resource quantities compared by value:
- * "1000m" equals "1", "2048Mi" equals "2Gi"). Fields the server adds do not matter.
+ * The child cache needs only this much of each object (informer transform): identity, owner,
+ * deletion and generation/resourceVersion, and a Deployment's replica counts. Returns a new
+ * reference.
  */
-bool deployment_subset(const json_t *want, const json_t *have);
+json_t *deployment_trim_child(json_t *obj);
 
 #endif
