@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/http_client.h"
 #include "lib/http_server.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -51,6 +52,7 @@ struct manager {
     struct event_ops evops;
     event_recorder *events;
     deployment_applied *applied;
+    http_client *rest; /* the JobManagers' REST APIs */
     metrics_registry *reg;
     metrics_family *rec_total, *rec_seconds, *queue_depth, *queue_wait, *kube_requests, *resources,
         *jm_status, *watch_restarts;
@@ -168,7 +170,8 @@ static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *e
                                      .deployments = s->inf[INF_DEPLOY],
                                      .ingresses = s->inf[INF_INGRESS],
                                      .events = m->events,
-                                     .applied = m->applied};
+                                     .applied = m->applied,
+                                     .rest = m->rest};
     return 0;
 }
 
@@ -225,7 +228,11 @@ manager *manager_new(const opconfig *cfg, kube_client *kc, weir_error *err)
     kubeops_event_ops(kc, &m->evops);
     m->events = events_new(&m->evops, "weir-operator", cfg->identity, NULL);
     m->applied = deployment_applied_new();
-    if (!m->q || !m->events || !m->applied || metrics_init(m, err) != 0)
+    m->rest = http_client_new(&(http_client_opts){.connect_timeout_ms = 2000,
+                                                  .timeout_ms = cfg->flink_client_timeout_ms,
+                                                  .max_response_bytes = 4u << 20},
+                              err);
+    if (!m->q || !m->events || !m->applied || !m->rest || metrics_init(m, err) != 0)
         goto fail;
     m->nscopes = cfg->n_namespaces ? cfg->n_namespaces : 1;
     m->scopes = calloc((size_t)m->nscopes, sizeof(*m->scopes));
@@ -264,6 +271,7 @@ void manager_free(manager *m)
     leader_free(m->le);
     events_free(m->events);
     deployment_applied_free(m->applied);
+    http_client_free(m->rest);
     workqueue_free(m->q);
     metrics_registry_free(m->reg);
     pthread_mutex_destroy(&m->scrape_mu);

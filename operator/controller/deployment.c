@@ -19,6 +19,7 @@
 #include "lib/strmap.h"
 #include "operator/controller/children.h"
 #include "operator/controller/lifecycle.h"
+#include "operator/controller/observer.h"
 #include "operator/controller/specdiff.h"
 
 const kube_resource DEPLOYMENT_RES_FLINKDEPLOYMENTS = {"flink.apache.org", "v1beta1",
@@ -181,8 +182,15 @@ json_t *deployment_trim_child(json_t *obj)
         json_object_set_new(t, "status", s);
     }
     json_t *rep = json_path_get(obj, "spec.replicas");
-    if (rep)
-        json_object_set_new(t, "spec", json_pack("{s:O}", "replicas", rep));
+    json_t *ip = json_path_get(obj, "spec.clusterIP"); /* Services: how to reach the REST API */
+    if (rep || ip) {
+        json_t *sp = json_object();
+        if (rep)
+            json_object_set(sp, "replicas", rep);
+        if (ip)
+            json_object_set(sp, "clusterIP", ip);
+        json_object_set_new(t, "spec", sp);
+    }
     return t;
 }
 
@@ -471,6 +479,71 @@ static int validate_flink_config(const json_t *fd, const config *defaults, weir_
     return rc;
 }
 
+/* The JobManager answers its REST API: READY, clusterInfo, jobStatus, and a spec that runs is
+ * stable. A JobManager that does not answer stays DEPLOYED_NOT_READY (checked again at the
+ * progress-check interval); nothing here blocks longer than the client timeout. */
+static void observe_rest(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
+                         const json_t *old_status, bool app)
+{
+    const char *name = json_path_string(fd, "metadata.name", "");
+    const char *ns = json_path_string(fd, "metadata.namespace", "default");
+    if (!ctx->rest ||
+        strcmp(json_path_string(status, "jobManagerDeploymentStatus", ""), "DEPLOYED_NOT_READY"))
+        return;
+    char svc[300], base[128];
+    snprintf(svc, sizeof(svc), "%s-rest", name);
+    json_t *s = cached(ctx->services, ns, svc);
+    const char *ip = json_path_string(s, "spec.clusterIP", NULL);
+    if (!ip || strcmp(ip, "None") == 0) {
+        json_decref(s);
+        return;
+    }
+    snprintf(base, sizeof(base), "http://%s:8081", ip);
+    json_decref(s);
+    long timeout = ctx->cfg && ctx->cfg->flink_client_timeout_ms < 3000
+                       ? (long)ctx->cfg->flink_client_timeout_ms
+                       : 3000;
+    observer_result r;
+    weir_error err = {0};
+    if (observer_query(ctx->rest, base, timeout, &r, &err) != 0) {
+        log_debug("JobManager REST API not answering", "name", name, "error", err.msg);
+        return;
+    }
+    json_object_set_new(status, "jobManagerDeploymentStatus", json_string("READY"));
+    json_t *ci = json_object_get(status, "clusterInfo");
+    if (!json_is_object(ci)) {
+        ci = json_object();
+        json_object_set_new(status, "clusterInfo", ci);
+    }
+    json_object_update(ci, r.cluster_info);
+    bool running = !app;
+    if (app && r.job) {
+        const char *old_state = json_path_string(old_status, "jobStatus.state", "");
+        const char *state = json_string_value(json_object_get(r.job, "state"));
+        if (strcmp(old_state, state) != 0) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "Job status changed from %s to %s",
+                     *old_state ? old_state : "(none)", state);
+            event(ctx, fd, EVENT_NORMAL, "JobStatusChanged", msg);
+        }
+        json_t *js = json_object_get(status, "jobStatus");
+        if (!json_is_object(js)) {
+            js = json_object();
+            json_object_set_new(status, "jobStatus", js);
+        }
+        /* updateTime moves only when the state does */
+        if (strcmp(old_state, state) == 0)
+            json_object_del(r.job, "updateTime");
+        json_object_update(js, r.job);
+        running = strcmp(state, "RUNNING") == 0;
+    }
+    json_t *recon = json_object_get(status, "reconciliationStatus");
+    const char *last = json_path_string(recon, "lastReconciledSpec", NULL);
+    if (running && last && strcmp(json_path_string(recon, "state", ""), "DEPLOYED") == 0)
+        json_object_set_new(recon, "lastStableSpec", json_string(last));
+    observer_result_clear(&r);
+}
+
 /* --- reconcile ----------------------------------------------------------------------------------
  */
 
@@ -620,6 +693,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     json_t *jm = cached(ctx->deployments, ns, jm_name);
     json_object_set_new(status, "jobManagerDeploymentStatus", json_string(jm_status(jm)));
     json_decref(jm);
+    observe_rest(ctx, fd, status, old_status, app);
     config *flink = NULL;
     int replicas = 1;
     if (children_flink_config(fd, ctx->cfg ? ctx->cfg->flink_defaults : NULL, &flink, NULL) == 0)

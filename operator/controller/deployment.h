@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "lib/http_client.h"
 #include "lib/kube/client.h"
 #include "operator/kube/events.h"
 #include "operator/kube/informer.h"
@@ -49,6 +50,7 @@ struct deployment_ctx {
     informer *ingresses; /* may be NULL */
     event_recorder *events;
     deployment_applied *applied;
+    http_client *rest;         /* for the JobManagers' REST APIs; NULL: do not observe */
     long long (*now_ms)(void); /* wall clock in ms; NULL: real time */
 };
 
