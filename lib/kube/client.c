@@ -485,6 +485,8 @@ int kube_patch(kube_client *kc, const kube_resource *r, const char *ns, const ch
     if (opts && opts->field_manager &&
         (rc = query_add(path, sizeof(path), "fieldManager", opts->field_manager)))
         return path_error(rc, r, ns, name, err);
+    if (opts && opts->dry_run && (rc = query_add(path, sizeof(path), "dryRun", "All")))
+        return path_error(rc, r, ns, name, err);
     if (type == KUBE_PATCH_APPLY && opts->force &&
         (rc = query_add(path, sizeof(path), "force", "true")))
         return path_error(rc, r, ns, name, err);

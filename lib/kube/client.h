@@ -126,6 +126,7 @@ typedef enum kube_patch_type {
 typedef struct kube_patch_opts {
     const char *field_manager; /* required for KUBE_PATCH_APPLY */
     bool force;                /* apply: take ownership of conflicting fields */
+    bool dry_run;              /* validate and admit, but do not persist (dryRun=All) */
     const char *subresource;   /* e.g. "status" */
 } kube_patch_opts;
 

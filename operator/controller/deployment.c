@@ -639,45 +639,77 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     }
     json_decref(last_doc);
 
-    /* apply what differs from the cache */
-    size_t i;
+    /* apply what differs from the cache: first a dry run of every change, so that an object
+     * the apiserver refuses (e.g. an invalid pod template) leaves nothing half-deployed */
+    size_t i, n = json_array_size(objs);
+    bool *todo = calloc(n ? n : 1, sizeof(bool));
+    uint64_t *hashes = calloc(n ? n : 1, sizeof(uint64_t));
+    if (!todo || !hashes) {
+        free(todo);
+        free(hashes);
+        rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        goto out;
+    }
     json_t *o;
+    size_t pending = 0;
     json_array_foreach(objs, i, o)
     {
         const char *kind = json_path_string(o, "kind", "");
         const char *cname = json_path_string(o, "metadata.name", "");
-        informer *inf = cache_for(ctx, kind);
-        json_t *live = cached(inf, ns, cname);
+        json_t *live = cached(cache_for(ctx, kind), ns, cname);
         char akey[700], mbuf[64];
         snprintf(akey, sizeof(akey), "%s/%s/%s", kind, ns, cname);
-        uint64_t h = object_hash(o);
-        bool ok = live && !json_path_get(live, "metadata.deletionTimestamp") &&
-                  applied_matches(ctx->applied, akey, h, marker_of(live, kind, mbuf, sizeof(mbuf)));
+        hashes[i] = object_hash(o);
+        todo[i] = !live || json_path_get(live, "metadata.deletionTimestamp") ||
+                  !applied_matches(ctx->applied, akey, hashes[i],
+                                   marker_of(live, kind, mbuf, sizeof(mbuf)));
+        pending += todo[i];
         json_decref(live);
-        if (ok && inf)
-            continue;
-        json_t *applied = NULL;
-        rc = kube_apply(ctx->kc, resource_for(kind), ns, o, CHILDREN_FIELD_MANAGER, true, &applied,
-                        err);
-        if (rc == 0)
-            applied_record(ctx->applied, akey, h, marker_of(applied, kind, mbuf, sizeof(mbuf)));
-        json_decref(applied);
-        if (rc) {
-            weir_error_prefix(err, "apply %s %s", kind, cname);
-            /* the apiserver refused what we built (e.g. an invalid pod template) */
-            char *ej = error_json("org.apache.flink.kubernetes.operator.exception."
-                                  "ReconciliationException",
-                                  err ? err->msg : weir_strerror(rc));
-            if (rc == WEIR_EINVAL && ej) {
-                json_object_set_new(status, "error", json_string(ej));
-                event(ctx, fd, EVENT_WARNING, "Error", err ? err->msg : "invalid object");
-                if (write_status(ctx, fd, status, NULL) != 0)
-                    log_warn("cannot write status", "name", name);
+    }
+    for (int pass = 0; pass < 2 && pending && !rc; pass++) {
+        json_array_foreach(objs, i, o)
+        {
+            if (!todo[i])
+                continue;
+            const char *kind = json_path_string(o, "kind", "");
+            const char *cname = json_path_string(o, "metadata.name", "");
+            kube_patch_opts po = {
+                .field_manager = CHILDREN_FIELD_MANAGER, .force = true, .dry_run = pass == 0};
+            json_t *applied = NULL;
+            rc = kube_patch(ctx->kc, resource_for(kind), ns, cname, KUBE_PATCH_APPLY, o, &po,
+                            &applied, err);
+            if (rc == 0 && pass == 1) {
+                char akey[700], mbuf[64];
+                snprintf(akey, sizeof(akey), "%s/%s/%s", kind, ns, cname);
+                applied_record(ctx->applied, akey, hashes[i],
+                               marker_of(applied, kind, mbuf, sizeof(mbuf)));
             }
-            free(ej);
-            goto out;
+            json_decref(applied);
+            if (rc) {
+                weir_error_prefix(err, "%s %s", kind, cname);
+                break;
+            }
         }
     }
+    free(todo);
+    free(hashes);
+    if (rc == WEIR_EINVAL) {
+        /* the apiserver refused what we built: say so, deploy nothing, retry with backoff */
+        char *ej = error_json("org.apache.flink.kubernetes.operator.exception."
+                              "ReconciliationException",
+                              err ? err->msg : weir_strerror(rc));
+        bool same = ej && strcmp(json_path_string(old_status, "error", ""), ej) == 0;
+        if (ej && !same) {
+            json_object_set_new(status, "error", json_string(ej));
+            set_lifecycle(status);
+            event(ctx, fd, EVENT_WARNING, "Error", err ? err->msg : "invalid object");
+            if (write_status(ctx, fd, status, NULL) != 0)
+                log_warn("cannot write status", "name", name);
+        }
+        free(ej);
+    }
+    if (rc)
+        goto out;
 
     /* status */
     char tm_sel[600], now[40];

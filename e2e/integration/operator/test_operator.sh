@@ -220,6 +220,32 @@ warn_event() { [[ -n $(kubectl -n "$NS" get events --field-selector reason=Valid
 check "a Warning ValidationError event is recorded" retry 10 warn_event
 check "nothing is deployed for the invalid resource" bash -c "! kubectl -n $NS get deploy bad-duration 2>/dev/null"
 
+# 6b. a pod template the apiserver refuses: status.error, an event, nothing deployed, backoff
+e0=$(metric "$P1" 'weir_operator_reconcile_total\{kind="FlinkDeployment",result="error"\}')
+seed_fd "$SEEDS/004-fraud-detector-and-session.yaml" 1 | "$PY" -c "
+import sys, yaml
+d = yaml.safe_load(sys.stdin)
+d['metadata']['name'] = 'bad-template'
+d['spec']['podTemplate'] = {'spec': {'containers': [{'name': 'sidecar'}]}}
+print(yaml.safe_dump(d))" | kubectl apply -f - >/dev/null
+tmpl_error() { [[ $(status_of bad-template error) == *containers* ]]; }
+if retry 20 tmpl_error; then
+    pass "refused pod template -> status.error: $(status_of bad-template error | cut -c1-170)"
+else
+    fail "no status.error for the refused pod template: $(status_of bad-template error)"
+fi
+err_event() { [[ -n $(kubectl -n "$NS" get events --field-selector reason=Error,involvedObject.name=bad-template,type=Warning -o name) ]]; }
+check "a Warning Error event names the refusal" retry 10 err_event
+left=$(kubectl -n "$NS" get deploy,svc,cm -l app=bad-template -o name 2>/dev/null | wc -l)
+check "nothing half-deployed for the refused template ($left objects)" test "$left" = 0
+sleep 5
+e1=$(metric "$P1" 'weir_operator_reconcile_total\{kind="FlinkDeployment",result="error"\}')
+if ((e1 > e0 && e1 - e0 < 15)); then
+    pass "retried with backoff, no hot loop ($((e1 - e0)) failed reconciles in ~7 s, visible in the metrics)"
+else
+    fail "failed reconciles $e0 -> $e1"
+fi
+
 # 7. the apiserver restarts under the operator
 bash "$ROOT/e2e/cluster/restart-apiserver.sh" --kill >/dev/null 2>&1
 retry 60 kubectl get --raw /readyz >/dev/null
