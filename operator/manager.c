@@ -29,7 +29,7 @@
 #include "operator/kube/leaderelection.h"
 #include "operator/kube/workqueue.h"
 
-enum { INF_FD, INF_CM, INF_SVC, INF_DEPLOY, INF_INGRESS, INF_N };
+enum { INF_FD, INF_CM, INF_SVC, INF_DEPLOY, INF_INGRESS, INF_POD, INF_N };
 #define CHILD_SELECTOR "type=flink-standalone-kubernetes"
 #define MAX_WORKERS    16
 
@@ -91,11 +91,24 @@ static void fd_delete(void *arg, const json_t *o)
     enqueue_obj(arg, o);
 }
 
-/* A child's owner FlinkDeployment key. */
+/* A child's owner FlinkDeployment key: its ownerReference, or for pods (owned by ReplicaSets)
+ * the `app` label our objects carry. */
 static void enqueue_owner(manager *m, const json_t *child)
 {
     size_t i;
     json_t *ref;
+    if (!json_path_get(child, "metadata.ownerReferences") ||
+        strcmp(json_path_string(child, "metadata.ownerReferences[0].kind", ""),
+               "FlinkDeployment") != 0) {
+        const char *app = json_path_string(child, "metadata.labels.app", NULL);
+        if (app) {
+            char key[600];
+            snprintf(key, sizeof(key), "%s/%s", json_path_string(child, "metadata.namespace", ""),
+                     app);
+            workqueue_add(m->q, key);
+        }
+        return;
+    }
     json_array_foreach(json_path_get(child, "metadata.ownerReferences"), i, ref)
     {
         if (strcmp(json_path_string(ref, "kind", ""), "FlinkDeployment") != 0)
@@ -141,13 +154,18 @@ static json_t *trim(json_t *obj)
 static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *err)
 {
     static const kube_resource *res[INF_N] = {&DEPLOYMENT_RES_FLINKDEPLOYMENTS,
-                                              &KUBE_RES_CONFIGMAPS, &KUBE_RES_SERVICES,
-                                              &KUBE_RES_DEPLOYMENTS, &DEPLOYMENT_RES_INGRESSES};
-    static const char *names[INF_N] = {"FlinkDeployment", "ConfigMap", "Service", "Deployment",
-                                       "Ingress"};
+                                              &KUBE_RES_CONFIGMAPS,
+                                              &KUBE_RES_SERVICES,
+                                              &KUBE_RES_DEPLOYMENTS,
+                                              &DEPLOYMENT_RES_INGRESSES,
+                                              &KUBE_RES_PODS};
+    static const char *names[INF_N] = {"FlinkDeployment", "ConfigMap", "Service",
+                                       "Deployment",      "Ingress",   "Pod"};
     s->ns = ns ? strdup(ns) : NULL;
     for (int i = 0; i < INF_N; i++) {
-        const char *sel = i == INF_FD ? m->cfg->label_selector : CHILD_SELECTOR;
+        const char *sel = i == INF_FD    ? m->cfg->label_selector
+                          : i == INF_POD ? CHILD_SELECTOR ",component=jobmanager"
+                                         : CHILD_SELECTOR;
         s->lw[i] = kubeops_lw_new(m->kc, res[i], ns, sel);
         if (!s->lw[i])
             return weir_error_set(err, WEIR_ENOMEM, "out of memory");
@@ -157,9 +175,13 @@ static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *e
             i == INF_FD ? (struct informer_handlers){m, fd_add, fd_update, fd_delete}
                         : (struct informer_handlers){m, child_add, child_update, child_delete};
         struct informer_options io = {.name = names[i],
-                                      .transform = i == INF_FD ? trim : deployment_trim_child};
+                                      .transform = i == INF_FD    ? trim
+                                                   : i == INF_POD ? deployment_trim_pod
+                                                                  : deployment_trim_child};
         s->inf[i] = informer_new(&ops, &h, &io);
         if (!s->inf[i])
+            return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        if (i == INF_POD && informer_add_index(s->inf[i], "app", deployment_index_app) != 0)
             return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     }
     s->ctx = (struct deployment_ctx){.kc = m->kc,
@@ -169,6 +191,7 @@ static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *e
                                      .services = s->inf[INF_SVC],
                                      .deployments = s->inf[INF_DEPLOY],
                                      .ingresses = s->inf[INF_INGRESS],
+                                     .pods = s->inf[INF_POD],
                                      .events = m->events,
                                      .applied = m->applied,
                                      .rest = m->rest};

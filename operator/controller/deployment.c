@@ -194,6 +194,85 @@ json_t *deployment_trim_child(json_t *obj)
     return t;
 }
 
+json_t *deployment_trim_pod(json_t *obj)
+{
+    json_t *t = deployment_trim_child(obj);
+    json_t *st = json_object_get(obj, "status");
+    json_t *cs = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(st, "containerStatuses"), i, c)
+    {
+        json_t *w = json_path_get(c, "state.waiting");
+        json_t *e = json_object();
+        json_object_set(e, "name", json_object_get(c, "name"));
+        if (w)
+            json_object_set_new(e, "waiting",
+                                json_pack("{s:O?,s:O?}", "reason", json_object_get(w, "reason"),
+                                          "message", json_object_get(w, "message")));
+        json_array_append_new(cs, e);
+    }
+    json_object_set_new(
+        t, "status",
+        json_pack("{s:O?,s:o}", "phase", json_object_get(st, "phase"), "containerStatuses", cs));
+    return t;
+}
+
+int deployment_index_app(const json_t *obj, const char **out, int cap)
+{
+    const char *app = json_path_string(obj, "metadata.labels.app", NULL);
+    if (!app || cap < 1)
+        return 0;
+    out[0] = app;
+    return 1;
+}
+
+/* A JobManager pod stuck for a reason that needs a spec change (upstream's list). */
+static bool pod_error(struct deployment_ctx *ctx, const char *ns, const char *app, char *reason,
+                      size_t rcap, char *msg, size_t mcap)
+{
+    static const char *const fatal[] = {"CrashLoopBackOff",
+                                        "ImagePullBackOff",
+                                        "ErrImagePull",
+                                        "ErrImageNeverPull",
+                                        "CreateContainerConfigError",
+                                        "CreateContainerError",
+                                        "InvalidImageName",
+                                        NULL};
+    if (!ctx->pods)
+        return false;
+    json_t *keys = informer_by_index(ctx->pods, "app", app);
+    bool found = false;
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k)
+    {
+        json_t *pod = informer_get(ctx->pods, json_string_value(k));
+        if (!pod)
+            continue;
+        if (strcmp(json_path_string(pod, "metadata.namespace", ""), ns) == 0 &&
+            strcmp(json_path_string(pod, "metadata.labels.component", ""), "jobmanager") == 0) {
+            size_t j;
+            json_t *c;
+            json_array_foreach(json_path_get(pod, "status.containerStatuses"), j, c)
+            {
+                const char *r = json_path_string(c, "waiting.reason", NULL);
+                for (const char *const *f = fatal; r && *f && !found; f++)
+                    if (strcmp(r, *f) == 0) {
+                        snprintf(reason, rcap, "%s", r);
+                        snprintf(msg, mcap, "%s", json_path_string(c, "waiting.message", r));
+                        found = true;
+                    }
+            }
+        }
+        json_decref(pod);
+        if (found)
+            break;
+    }
+    json_decref(keys);
+    return found;
+}
+
 /* --- helpers ---------------------------------------------------------------------------------- */
 
 static informer *cache_for(struct deployment_ctx *ctx, const char *kind)
@@ -725,6 +804,21 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     json_t *jm = cached(ctx->deployments, ns, jm_name);
     json_object_set_new(status, "jobManagerDeploymentStatus", json_string(jm_status(jm)));
     json_decref(jm);
+    char preason[64], pmsg[512];
+    bool perr = pod_error(ctx, ns, name, preason, sizeof(preason), pmsg, sizeof(pmsg));
+    if (perr) {
+        json_object_set_new(status, "jobManagerDeploymentStatus", json_string("ERROR"));
+        char text[700];
+        snprintf(text, sizeof(text), "JobManager deployment failure: %s: %s", preason, pmsg);
+        char *ej = error_json("org.apache.flink.kubernetes.operator.exception."
+                              "DeploymentFailedException",
+                              text);
+        if (ej && strcmp(json_path_string(old_status, "error", ""), ej) != 0)
+            event(ctx, fd, EVENT_WARNING, preason, text);
+        if (ej)
+            json_object_set_new(status, "error", json_string(ej));
+        free(ej);
+    }
     observe_rest(ctx, fd, status, old_status, app);
     config *flink = NULL;
     int replicas = 1;
@@ -734,7 +828,8 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     json_object_set_new(status, "taskManager",
                         json_pack("{s:s,s:i}", "labelSelector", tm_sel, "replicas", replicas));
     json_object_set_new(status, "observedGeneration", json_integer(gen));
-    json_object_del(status, "error");
+    if (!perr)
+        json_object_del(status, "error");
     if (changed) {
         json_t *doc =
             json_pack("{s:O,s:{s:s,s:b}}", "spec", spec, "resource_metadata", "apiVersion",

@@ -48,6 +48,7 @@ struct deployment_ctx {
     informer *services;
     informer *deployments;
     informer *ingresses; /* may be NULL */
+    informer *pods;      /* JobManager pods, index "app" (deployment_index_app); may be NULL */
     event_recorder *events;
     deployment_applied *applied;
     http_client *rest;         /* for the JobManagers' REST APIs; NULL: do not observe */
@@ -67,5 +68,11 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
  * reference.
  */
 json_t *deployment_trim_child(json_t *obj);
+
+/* Pods keep identity, labels and their containers' waiting/terminated reasons. */
+json_t *deployment_trim_pod(json_t *obj);
+
+/* Informer index: the `app` label (the FlinkDeployment's name). */
+int deployment_index_app(const json_t *obj, const char **out, int cap);
 
 #endif
