@@ -54,7 +54,7 @@ struct manager {
     deployment_applied *applied;
     http_client *rest; /* the JobManagers' REST APIs */
     metrics_registry *reg;
-    metrics_family *rec_total, *rec_seconds, *queue_depth, *queue_wait, *kube_requests, *resources,
+    metrics_family *rec_total, *rec_seconds, *queue_depth, *queue_wait, *kube_requests, *kube_codes, *resources,
         *jm_status, *watch_restarts;
     pthread_mutex_t scrape_mu; /* guards last_stats */
     struct kube_client_stats last_stats;
@@ -219,6 +219,9 @@ static int metrics_init(manager *m, weir_error *err)
     m->kube_requests = metrics_counter(m->reg, "weir_operator_kube_requests_total",
                                        "Kubernetes API requests by verb (failed: errors).",
                                        (const char *[]){"verb", NULL}, err);
+    m->kube_codes = metrics_counter(m->reg, "weir_operator_kube_responses_total",
+                                    "Kubernetes API responses by status class (none: no answer).",
+                                    (const char *[]){"code", NULL}, err);
     m->watch_restarts = metrics_counter(m->reg, "weir_operator_watch_restarts_total",
                                         "Watches that ended and were reopened, by kind.",
                                         (const char *[]){"kind", NULL}, err);
@@ -231,7 +234,7 @@ static int metrics_init(manager *m, weir_error *err)
         "FlinkDeployments by namespace and JobManager deployment status (upstream's name).",
         (const char *[]){"resourcens", "status", NULL}, err);
     if (!m->rec_total || !m->rec_seconds || !m->queue_depth || !m->queue_wait ||
-        !m->kube_requests || !m->watch_restarts || !m->resources || !m->jm_status)
+        !m->kube_requests || !m->kube_codes || !m->watch_restarts || !m->resources || !m->jm_status)
         return err ? err->code : WEIR_EINTERNAL;
     return 0;
 }
@@ -448,6 +451,10 @@ static void h_metrics(const http_request *req, http_response *resp, void *ud)
     add_delta(m->kube_requests, "DELETE", st.del, m->last_stats.del);
     add_delta(m->kube_requests, "WATCH", st.watch, m->last_stats.watch);
     add_delta(m->kube_requests, "failed", st.failed, m->last_stats.failed);
+    static const char *const classes[6] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int c = 0; c < 6; c++)
+        if (c != 1)
+            add_delta(m->kube_codes, classes[c], st.code[c], m->last_stats.code[c]);
     m->last_stats = st;
     for (int i = 0; i < m->nscopes; i++) {
         static const char *kinds[INF_N] = {"FlinkDeployment", "ConfigMap", "Service", "Deployment",

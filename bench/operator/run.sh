@@ -7,8 +7,11 @@
 #   bench/operator/run.sh -- CMD...       # any other operator's start command
 #
 # Writes bench/results/operator-<date>.json and prints it. Not a test: no pass/fail on numbers.
+# Starts from a fresh control plane (down.sh first): objects left by earlier runs would slow
+# the apiserver and etcd and make runs incomparable.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+bash "$ROOT/e2e/cluster/down.sh" >/dev/null 2>&1 || true
 eval "$(bash "$ROOT/e2e/cluster/up.sh" --no-node)"
 kubectl apply -f "$ROOT/crds/" >/dev/null
 N=${N:-1000}

@@ -39,6 +39,7 @@ struct kube_client {
     pthread_mutex_t mu; /* guards token_read_at */
     time_t token_read_at;
     atomic_ulong n_get, n_post, n_put, n_patch, n_del, n_watch, n_failed;
+    atomic_ulong n_code[6];
 };
 
 kube_client *kube_client_new(const kube_config *cfg, weir_error *err)
@@ -111,6 +112,8 @@ void kube_client_get_stats(kube_client *kc, struct kube_client_stats *out)
     out->del = atomic_load(&kc->n_del);
     out->watch = atomic_load(&kc->n_watch);
     out->failed = atomic_load(&kc->n_failed);
+    for (int i = 0; i < 6; i++)
+        out->code[i] = atomic_load(&kc->n_code[i]);
 }
 
 unsigned long kube_client_writes(kube_client *kc)
@@ -119,8 +122,10 @@ unsigned long kube_client_writes(kube_client *kc)
            atomic_load(&kc->n_del);
 }
 
-static void count(kube_client *kc, const char *method, int rc)
+static void count(kube_client *kc, const char *method, int rc, long status)
 {
+    long cls = status / 100;
+    atomic_fetch_add(&kc->n_code[cls >= 1 && cls <= 5 ? cls : 0], 1);
     if (strcmp(method, "GET") == 0)
         atomic_fetch_add(&kc->n_get, 1);
     else if (strcmp(method, "POST") == 0)
@@ -267,7 +272,7 @@ static int do_request(kube_client *kc, const char *method, const char *path, con
         .method = method, .url = url, .headers = hdrs, .body = body, .body_len = body_len};
     http_client_response resp = {0};
     rc = http_client_do(kc->http, &req, &resp, err);
-    count(kc, method, rc);
+    count(kc, method, rc, resp.status);
     if (rc && resp.status >= 400) {
         char ctx[PATH_CAP + 32];
         snprintf(ctx, sizeof(ctx), "%s %s", method, path);

@@ -155,15 +155,9 @@ static const char *marker_of(const json_t *obj, const char *kind, char *buf, siz
 
 json_t *deployment_trim_child(json_t *obj)
 {
-    static const char *const meta_keys[] = {"name",
-                                            "namespace",
-                                            "uid",
-                                            "resourceVersion",
-                                            "generation",
-                                            "labels",
-                                            "ownerReferences",
-                                            "deletionTimestamp",
-                                            NULL};
+    /* ownerReferences are not kept: every child carries its FlinkDeployment's name in `app` */
+    static const char *const meta_keys[] = {"name", "namespace", "resourceVersion", "generation",
+                                            "deletionTimestamp", NULL};
     static const char *const status_keys[] = {"replicas", "availableReplicas", "readyReplicas",
                                               "observedGeneration", NULL};
     json_t *meta = json_object_get(obj, "metadata");
@@ -171,6 +165,13 @@ json_t *deployment_trim_child(json_t *obj)
     for (const char *const *k = meta_keys; *k; k++)
         if (json_object_get(meta, *k))
             json_object_set(m, *k, json_object_get(meta, *k));
+    json_t *labels = json_object_get(meta, "labels");
+    json_t *l = json_object();
+    static const char *const label_keys[] = {"app", "component", NULL};
+    for (const char *const *k = label_keys; *k; k++)
+        if (json_object_get(labels, *k))
+            json_object_set(l, *k, json_object_get(labels, *k));
+    json_object_set_new(m, "labels", l);
     json_t *t = json_pack("{s:O?,s:O?,s:o}", "apiVersion", json_object_get(obj, "apiVersion"),
                           "kind", json_object_get(obj, "kind"), "metadata", m);
     json_t *st = json_object_get(obj, "status");
@@ -745,12 +746,21 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         pending += todo[i];
         json_decref(live);
     }
-    for (int pass = 0; pass < 2 && pending && !rc; pass++) {
+    /* Only user content (pod templates, ingress rules) can make the apiserver refuse what we
+     * build; without any, the dry run is skipped (it costs a request per object). */
+    bool user_content = json_path_get(spec, "podTemplate") ||
+                        json_path_get(spec, "jobManager.podTemplate") ||
+                        json_path_get(spec, "taskManager.podTemplate") ||
+                        json_path_get(spec, "ingress");
+    for (int pass = user_content ? 0 : 1; pass < 2 && pending && !rc; pass++) {
         json_array_foreach(objs, i, o)
         {
             if (!todo[i])
                 continue;
             const char *kind = json_path_string(o, "kind", "");
+            /* only objects with user content (pod templates, ingress rules) can be refused */
+            if (pass == 0 && strcmp(kind, "Deployment") != 0 && strcmp(kind, "Ingress") != 0)
+                continue;
             const char *cname = json_path_string(o, "metadata.name", "");
             kube_patch_opts po = {
                 .field_manager = CHILDREN_FIELD_MANAGER, .force = true, .dry_run = pass == 0};

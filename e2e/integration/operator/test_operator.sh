@@ -170,6 +170,21 @@ sleep 6
 w2=$(writes "$P1")
 check "an unchanged spec causes zero API writes ($w1 -> $w2 over 6 s, progress checks every 2 s)" test "$w1" = "$w2"
 
+# metrics: valid Prometheus text with the operator's series
+mcheck=$(curl -s "http://127.0.0.1:$P1/metrics" | "$PY" -c "
+import sys
+from prometheus_client.parser import text_string_to_metric_families as parse
+fams = {f.name: f for f in parse(sys.stdin.read())}
+need = ['weir_operator_reconcile', 'weir_operator_reconcile_duration_seconds',
+        'weir_operator_workqueue_depth', 'weir_operator_workqueue_wait_seconds',
+        'weir_operator_kube_requests', 'weir_operator_kube_responses',
+        'weir_operator_watch_restarts', 'flink_k8soperator_namespace_Lifecycle_State_Count',
+        'flink_k8soperator_namespace_JmDeploymentStatus_Count']
+missing = [n for n in need if n not in fams]
+ok2xx = any(s.labels.get('code') == '2xx' and s.value > 0 for s in fams['weir_operator_kube_responses'].samples)
+print('ok' if not missing and ok2xx else 'missing %s, 2xx %s' % (missing, ok2xx))" 2>&1)
+check "/metrics parses as Prometheus text and has the operator's series ($mcheck)" test "$mcheck" = ok
+
 # 3. scale touches only the TaskManager Deployment
 jm_rv=$(rv_of deploy/fraud-detector)
 tm_rv=$(rv_of deploy/fraud-detector-taskmanager)
