@@ -54,8 +54,8 @@ struct manager {
     deployment_applied *applied;
     http_client *rest; /* the JobManagers' REST APIs */
     metrics_registry *reg;
-    metrics_family *rec_total, *rec_seconds, *queue_depth, *queue_wait, *kube_requests, *kube_codes, *resources,
-        *jm_status, *watch_restarts;
+    metrics_family *rec_total, *rec_seconds, *queue_depth, *queue_wait, *kube_requests, *kube_codes,
+        *resources, *jm_status, *watch_restarts;
     pthread_mutex_t scrape_mu; /* guards last_stats */
     struct kube_client_stats last_stats;
     http_server *health, *metrics_srv;

@@ -54,7 +54,7 @@ const char *kube_client_server(const kube_client *kc);
 /* Requests sent so far, by HTTP method (watches counted apart), and those that failed. */
 struct kube_client_stats {
     unsigned long get, post, put, patch, del, watch;
-    unsigned long failed; /* transport errors and statuses >= 400 */
+    unsigned long failed;  /* transport errors and statuses >= 400 */
     unsigned long code[6]; /* responses by status class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx;
                               [0] no response (transport error) */
 };

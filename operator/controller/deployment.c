@@ -156,8 +156,8 @@ static const char *marker_of(const json_t *obj, const char *kind, char *buf, siz
 json_t *deployment_trim_child(json_t *obj)
 {
     /* ownerReferences are not kept: every child carries its FlinkDeployment's name in `app` */
-    static const char *const meta_keys[] = {"name", "namespace", "resourceVersion", "generation",
-                                            "deletionTimestamp", NULL};
+    static const char *const meta_keys[] = {"name",       "namespace",         "resourceVersion",
+                                            "generation", "deletionTimestamp", NULL};
     static const char *const status_keys[] = {"replicas", "availableReplicas", "readyReplicas",
                                               "observedGeneration", NULL};
     json_t *meta = json_object_get(obj, "metadata");
@@ -748,10 +748,9 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     }
     /* Only user content (pod templates, ingress rules) can make the apiserver refuse what we
      * build; without any, the dry run is skipped (it costs a request per object). */
-    bool user_content = json_path_get(spec, "podTemplate") ||
-                        json_path_get(spec, "jobManager.podTemplate") ||
-                        json_path_get(spec, "taskManager.podTemplate") ||
-                        json_path_get(spec, "ingress");
+    bool user_content =
+        json_path_get(spec, "podTemplate") || json_path_get(spec, "jobManager.podTemplate") ||
+        json_path_get(spec, "taskManager.podTemplate") || json_path_get(spec, "ingress");
     for (int pass = user_content ? 0 : 1; pass < 2 && pending && !rc; pass++) {
         json_array_foreach(objs, i, o)
         {
