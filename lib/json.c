@@ -90,6 +90,11 @@ static int next_seg(const char **pp, struct seg *s, bool first)
 int json_load_text(const char *text, size_t len, const char *source, json_t **out, weir_error *err)
 {
     json_error_t je;
+    if (!out)
+        return weir_error_set(err, WEIR_EINVAL, "json_load_text: no output");
+    *out = NULL;
+    if (!text && len > 0)
+        return weir_error_set(err, WEIR_EINVAL, "json_load_text: no text");
     *out = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
     if (*out)
         return 0;
@@ -192,13 +197,15 @@ int json_path_set(json_t *root, const char *path, json_t *value)
                 goto out;
             }
             child = json_array_get(cur, s.index);
-            if (!child) {
-                if (s.index != json_array_size(cur)) {
+            if (!child || json_is_null(child)) {
+                if (s.index > json_array_size(cur)) {
                     rc = WEIR_ERANGE;
                     goto out;
                 }
+                bool append = !child;
                 child = nexts.is_index ? json_array() : json_object();
-                if (!child || json_array_append_new(cur, child)) {
+                if (!child || (append ? json_array_append_new(cur, child)
+                                      : json_array_set_new(cur, s.index, child))) {
                     rc = WEIR_ENOMEM;
                     goto out;
                 }

@@ -7,6 +7,7 @@
  *     spec.job.parallelism
  *     spec.podTemplate.spec.containers[0].name
  *     metadata.annotations["flink.apache.org/nonce"]
+ * There is no backslash-dot escape outside brackets. A segment name is at most 511 bytes.
  *
  * Names here avoid jansson's own json_* names. Layer: lib/. Depends on jansson, lib/error.
  */
@@ -27,23 +28,28 @@
 int json_load_text(const char *text, size_t len, const char *source, json_t **out,
                    weir_error *err) WEIR_MUST_CHECK;
 
-/* The value at `path` in `root`, or NULL (absent, or the path is malformed). Borrowed. */
+/* The value at `path` in `root`, or NULL (absent, or the path is malformed). Borrowed; valid
+ * while `root` holds it. */
 json_t *json_path_get(const json_t *root, const char *path);
 
-/* Convenience getters: the value at `path` when it has the right type, else `def`. */
+/* Convenience getters: the value at `path` when it has the right type (exactly: an integer is
+ * not a bool, a real is not an int), else `def`. The string is borrowed; valid while `root`
+ * holds it. */
 const char *json_path_string(const json_t *root, const char *path, const char *def);
 long long json_path_int(const json_t *root, const char *path, long long def);
 bool json_path_bool(const json_t *root, const char *path, bool def);
 
 /*
- * Sets `path` in `root` to `value`, creating missing objects on the way; an array index may
- * name an existing element or the one just past the end (append). Takes ownership of `value`
- * (also on failure). Returns WEIR_EINVAL for a malformed path, WEIR_ETYPE when the path runs
- * through a value of another type, WEIR_ERANGE for an index past the end.
+ * Sets `path` in `root` to `value`, creating missing (or null) objects and arrays on the way
+ * (an array when the next segment is an index); an array index may name an existing element
+ * or the one just past the end (append). Takes ownership of `value` (also on failure). Returns
+ * WEIR_EINVAL for a malformed path, WEIR_ETYPE when the path runs through a value of another type,
+ * WEIR_ERANGE for an index past the end.
  */
 int json_path_set(json_t *root, const char *path, json_t *value) WEIR_MUST_CHECK;
 
-/* Removes the value at `path`. Returns 0, or WEIR_ENOTFOUND when there was none. */
+/* Removes the value at `path` (a later array element moves down). Returns 0, WEIR_ENOTFOUND
+ * when there was none, or WEIR_EINVAL for a malformed path. */
 int json_path_del(json_t *root, const char *path);
 
 /*

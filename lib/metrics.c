@@ -23,7 +23,8 @@ enum mtype { M_COUNTER, M_GAUGE, M_HISTOGRAM };
 
 struct metrics_series {
     char **values;                       /* owned label values */
-    char *key;                           /* owned joined key */
+    size_t nvalues;                      /* the family's label count */
+    char *key;                           /* owned lookup key (length-prefixed values) */
     _Atomic uint64_t value;              /* counter/gauge value, histogram sum (double bits) */
     _Atomic unsigned long long *buckets; /* histogram: per-bound counts (non-cumulative) + Inf */
     _Atomic unsigned long long count;
@@ -177,6 +178,38 @@ static bool same_shape(const metrics_family *f, enum mtype t, const char *help,
     return true;
 }
 
+static const char *const hist_suffixes[] = {"_bucket", "_sum", "_count"};
+
+/*
+ * The name of an existing family whose samples would share a name with those of a new family
+ * `name` of type `t` (a histogram "x" writes x_bucket, x_sum and x_count), or NULL. Called with
+ * r->mu held; `name` is not registered yet.
+ */
+static const char *sample_name_clash(metrics_registry *r, enum mtype t, const char *name)
+{
+    char tmp[512];
+    size_t n = strlen(name);
+    for (size_t i = 0; i < 3; i++) {
+        size_t sl = strlen(hist_suffixes[i]);
+        /* a histogram named `name` minus this suffix already writes `name` */
+        if (n > sl && n - sl < sizeof(tmp) && strcmp(name + n - sl, hist_suffixes[i]) == 0) {
+            memcpy(tmp, name, n - sl);
+            tmp[n - sl] = '\0';
+            const metrics_family *h = strmap_get(r->families, tmp);
+            if (h && h->type == M_HISTOGRAM)
+                return h->name;
+        }
+        /* this histogram would write name+suffix, which some family already is */
+        if (t == M_HISTOGRAM && n + sl < sizeof(tmp)) {
+            snprintf(tmp, sizeof(tmp), "%s%s", name, hist_suffixes[i]);
+            const metrics_family *o = strmap_get(r->families, tmp);
+            if (o)
+                return o->name;
+        }
+    }
+    return NULL;
+}
+
 static metrics_family *family(metrics_registry *r, enum mtype t, const char *name, const char *help,
                               const char *const *labels, const double *bounds, size_t nbounds,
                               weir_error *err)
@@ -230,6 +263,13 @@ static metrics_family *family(metrics_registry *r, enum mtype t, const char *nam
         pthread_mutex_unlock(&r->mu);
         return old;
     }
+    const char *clash = sample_name_clash(r, t, name);
+    if (clash) {
+        weir_error_set(err, WEIR_EEXIST, "metric %s: its samples would clash with metric %s", name,
+                       clash);
+        pthread_mutex_unlock(&r->mu);
+        return NULL;
+    }
     f = calloc(1, sizeof(*f));
     if (!f)
         goto oom;
@@ -252,6 +292,9 @@ static metrics_family *family(metrics_registry *r, enum mtype t, const char *nam
         memcpy(f->bounds, bounds, sizeof(double) * nbounds);
         f->nbounds = nbounds;
     }
+    /* a family without labels has exactly one series: show it (at zero) from the start */
+    if (nlabels == 0 && !metrics_series_get(f, NULL))
+        goto oom;
     if (strmap_put(r->families, f->name, f, NULL) != 0)
         goto oom;
     pthread_mutex_unlock(&r->mu);
@@ -282,8 +325,9 @@ metrics_family *metrics_histogram(metrics_registry *r, const char *name, const c
     return family(r, M_HISTOGRAM, name, help, labels, bounds, nbounds, err);
 }
 
-/* Joins the family's nlabels values with \x1f (unit separator) into a malloc'd key; NULL when
- * values are missing. */
+/* The lookup key of the family's nlabels values: each value as "<length>:<bytes>", so no two
+ * lists of values share a key whatever bytes they hold. Malloc'd; NULL when values are missing
+ * or memory runs out. */
 static char *join_key(const metrics_family *f, const char *const *values)
 {
     size_t len = 1;
@@ -292,16 +336,15 @@ static char *join_key(const metrics_family *f, const char *const *values)
     for (size_t i = 0; i < f->nlabels; i++) {
         if (!values[i])
             return NULL;
-        len += strlen(values[i]) + 1;
+        len += strlen(values[i]) + 24;
     }
     char *k = malloc(len);
     if (!k)
         return NULL;
+    size_t n = 0;
     k[0] = '\0';
-    for (size_t i = 0; i < f->nlabels; i++) {
-        strcat(k, values[i]);
-        strcat(k, "\x1f");
-    }
+    for (size_t i = 0; i < f->nlabels; i++)
+        n += (size_t)snprintf(k + n, len - n, "%zu:%s", strlen(values[i]), values[i]);
     return k;
 }
 
@@ -321,6 +364,7 @@ metrics_series *metrics_series_get(metrics_family *f, const char *const *values)
     if (!s)
         goto oom;
     s->type = f->type;
+    s->nvalues = f->nlabels;
     s->key = key;
     key = NULL;
     s->values = calloc(f->nlabels ? f->nlabels : 1, sizeof(char *));
@@ -502,9 +546,16 @@ static int cmp_family(const void *a, const void *b)
     return strcmp((*(metrics_family *const *)a)->name, (*(metrics_family *const *)b)->name);
 }
 
+/* Label values in order, each compared bytewise. */
 static int cmp_series(const void *a, const void *b)
 {
-    return strcmp((*(metrics_series *const *)a)->key, (*(metrics_series *const *)b)->key);
+    const metrics_series *x = *(metrics_series *const *)a, *y = *(metrics_series *const *)b;
+    for (size_t i = 0; i < x->nvalues; i++) {
+        int c = strcmp(x->values[i], y->values[i]);
+        if (c)
+            return c;
+    }
+    return 0;
 }
 
 static void render_family(struct buf *b, metrics_family *f)
@@ -515,7 +566,11 @@ static void render_family(struct buf *b, metrics_family *f)
     puts_(b, f->name);
     puts_(b, " ");
     put_escaped(b, f->help, false);
-    putf(b, "\n# TYPE %s %s\n", f->name, types[f->type]);
+    puts_(b, "\n# TYPE ");
+    puts_(b, f->name);
+    puts_(b, " ");
+    puts_(b, types[f->type]);
+    puts_(b, "\n");
 
     pthread_mutex_lock(&f->mu);
     size_t n = strmap_len(f->series), i = 0, it = 0;
@@ -546,15 +601,18 @@ static void render_family(struct buf *b, metrics_family *f)
                 fmt_double(le, sizeof(le), f->bounds[j]);
             else
                 snprintf(le, sizeof(le), "+Inf");
-            putf(b, "%s_bucket", f->name);
+            puts_(b, f->name);
+            puts_(b, "_bucket");
             put_labels(b, f, s, le);
             putf(b, " %llu\n", cum);
         }
-        putf(b, "%s_sum", f->name);
+        puts_(b, f->name);
+        puts_(b, "_sum");
         put_labels(b, f, s, NULL);
         fmt_double(num, sizeof(num), metrics_value(s));
         putf(b, " %s\n", num);
-        putf(b, "%s_count", f->name);
+        puts_(b, f->name);
+        puts_(b, "_count");
         put_labels(b, f, s, NULL);
         /* the +Inf bucket is the count, read once above, so the two always agree */
         putf(b, " %llu\n", cum);

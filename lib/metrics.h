@@ -35,9 +35,11 @@ void metrics_registry_free(metrics_registry *r);
 
 /*
  * Registers a family (or returns the existing one registered with the same type, help and
- * labels). `labels` is a NULL-terminated list of label names, or NULL for none. Returns NULL
- * and fills `err` when a name is invalid, a label is reserved ("le" on histograms, "__"
- * prefixes), or the name is taken by a different family. Borrowed: owned by the registry.
+ * labels). `labels` is a NULL-terminated list of label names, or NULL for none; a family
+ * without labels has its one series (at zero) from the start. Returns NULL and fills `err`
+ * when a name is invalid, a label is reserved ("le" on histograms, "__" prefixes), the name is
+ * taken by a different family, or its samples would share names with another family's
+ * (histogram "x" and counter "x_count"). Borrowed: owned by the registry.
  */
 metrics_family *metrics_counter(metrics_registry *r, const char *name, const char *help,
                                 const char *const *labels, weir_error *err);

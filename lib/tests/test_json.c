@@ -45,6 +45,10 @@ static void test_load_errors(void **state)
     assert_non_null(strstr(err.msg, "duplicate"));
     assert_int_equal(json_load_text("[1,", 3, NULL, &v, &err), WEIR_EPARSE);
     assert_non_null(strstr(err.msg, "<json>:1:"));
+    assert_int_equal(json_load_text("{\"a\":\n  tru}", 13, "cr.json", &v, &err), WEIR_EPARSE);
+    assert_null(v);
+    assert_non_null(strstr(err.msg, "cr.json:2:"));
+    assert_int_equal(json_load_text(NULL, 0, NULL, &v, &err), WEIR_EPARSE);
     assert_int_equal(json_load_text("42", 2, NULL, &v, &err), 0);
     assert_int_equal(json_integer_value(v), 42);
     json_decref(v);
@@ -88,6 +92,23 @@ static void test_path_set_del(void **state)
     assert_int_equal(json_path_set(o, "status.list[5]", json_integer(1)), WEIR_ERANGE);
     assert_int_equal(json_path_set(o, "status.jobStatus.state.x", json_integer(1)), WEIR_ETYPE);
     assert_int_equal(json_path_set(o, "status..x", json_integer(1)), WEIR_EINVAL);
+    /* null intermediates (object member or array element) are replaced by containers */
+    json_t *n = J("{\"a\":null,\"l\":[null]}");
+    assert_int_equal(json_path_set(n, "a.b[0]", json_integer(1)), 0);
+    assert_int_equal(json_path_set(n, "l[0].x", json_integer(2)), 0);
+    assert_int_equal(json_path_set(n, "l[1][0]", json_integer(3)), 0);
+    assert_json(n, "{\"a\":{\"b\":[1]},\"l\":[{\"x\":2},[3]]}");
+    assert_int_equal(json_path_set(n, "l[3].x", json_integer(4)), WEIR_ERANGE);
+    assert_int_equal(json_path_set(n, "[0]", json_integer(4)), WEIR_ETYPE);
+    assert_int_equal(json_path_set(n, "", json_integer(4)), WEIR_EINVAL);
+    json_decref(n);
+    json_t *arr = J("[[1]]");
+    assert_int_equal(json_path_set(arr, "[0][1]", json_integer(2)), 0);
+    assert_int_equal(json_path_int(arr, "[0][1]", 0), 2);
+    assert_int_equal(json_path_del(arr, "[0][0]"), 0);
+    assert_json(arr, "[[2]]");
+    assert_int_equal(json_path_del(arr, "[0"), WEIR_EINVAL);
+    json_decref(arr);
     assert_int_equal(json_path_del(o, "status.list[0]"), 0);
     assert_int_equal(json_path_del(o, "metadata.annotations[\"a.b/c\"]"), 0);
     assert_int_equal(json_path_del(o, "metadata.nope"), WEIR_ENOTFOUND);

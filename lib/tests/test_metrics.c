@@ -1,7 +1,9 @@
 /*
  * test_metrics.c - lib/metrics: exact text for a small registry, name and label validation,
  * re-registration, concurrent updates, and the rendered text of a larger registry checked by
- * a real Prometheus parser (python3-prometheus-client's text_string_to_metric_families).
+ * a real Prometheus parser (python3-prometheus-client's text_string_to_metric_families) whose
+ * families, samples and values are compared with what was recorded; label values that would
+ * collide under a naive key; sample names shared between families.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,9 +14,11 @@
 #include "lib/metrics.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void test_exact_text(void **state)
@@ -115,6 +119,38 @@ static void *hammer(void *arg)
     return NULL;
 }
 
+/* Threads create series and update them while the main thread renders. */
+static void *creator(void *arg)
+{
+    metrics_family *f = arg;
+    char v[16];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(v, sizeof(v), "s%d", i % 50);
+        metrics_add(metrics_series_get(f, (const char *[]){v}), 1);
+    }
+    return NULL;
+}
+
+static void test_concurrent_create_and_render(void **state)
+{
+    (void)state;
+    metrics_registry *r = metrics_registry_new();
+    metrics_family *f = metrics_counter(r, "mixed_total", "", (const char *[]){"s", NULL}, NULL);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, creator, f);
+    for (int i = 0; i < 50; i++) {
+        free(metrics_render(r));
+        metrics_gauge(r, "late_registered", "", NULL, NULL);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    char *text = metrics_render(r);
+    assert_non_null(strstr(text, "mixed_total{s=\"s7\"} 160\n"));
+    free(text);
+    metrics_registry_free(r);
+}
+
 static void test_concurrent_updates(void **state)
 {
     (void)state;
@@ -132,25 +168,87 @@ static void test_concurrent_updates(void **state)
     metrics_registry_free(r);
 }
 
-static const char *checker =
-    "import sys\n"
+/*
+ * The Prometheus client's own parser, run as `/usr/bin/python3 -c SCRIPT FILE` (Debian's
+ * interpreter, where python3-prometheus-client is installed): prints each family as
+ * "name type help" and each of its samples as "  name {sorted labels as JSON} value" with the
+ * value as Python's repr of the float. Also checks every histogram is self-consistent.
+ */
+static const char *parser_script =
+    "import json, sys\n"
     "from prometheus_client.parser import text_string_to_metric_families as parse\n"
-    "text = open(sys.argv[1]).read()\n"
-    "fams = {f.name: f for f in parse(text)}\n"
-    "assert fams['weir_watch_events'].type == 'counter', fams.keys()\n"
-    "s = {tuple(sorted(x.labels.items())): x.value for x in fams['weir_watch_events'].samples}\n"
-    "assert s[(('kind', 'Pod'), ('type', 'ADDED'))] == 3.0, s\n"
-    "assert s[(('kind', 'q\"u\\\\o\\nte'), ('type', 'ADDED'))] == 1.0, s\n"
-    "h = fams['weir_latency_seconds']\n"
-    "assert h.type == 'histogram'\n"
-    "b = [x for x in h.samples if x.name.endswith('_bucket')]\n"
-    "assert len(b) == 12 * 2, len(b)\n"
-    "c = [x for x in h.samples if x.name.endswith('_count') and x.labels['op'] == 'get']\n"
-    "assert c[0].value == 50, c\n"
-    "g = fams['weir_temperature']\n"
-    "vals = sorted(x.value for x in g.samples)\n"
-    "assert vals[0] == float('-inf') and vals[-1] == 1e300, vals\n"
-    "print('ok', len(fams))\n";
+    "for f in parse(open(sys.argv[1]).read()):\n"
+    "    print(f.name, f.type, json.dumps(f.documentation))\n"
+    "    for s in f.samples:\n"
+    "        print(' ', s.name, json.dumps(s.labels, sort_keys=True), repr(s.value))\n"
+    "    if f.type == 'histogram':\n"
+    "        groups = {}\n"
+    "        for s in f.samples:\n"
+    "            key = json.dumps({k: v for k, v in s.labels.items() if k != 'le'}, "
+    "sort_keys=True)\n"
+    "            groups.setdefault(key, []).append(s)\n"
+    "        for key, ss in groups.items():\n"
+    "            b = [s for s in ss if s.name.endswith('_bucket')]\n"
+    "            les = [float(s.labels['le']) for s in b]\n"
+    "            assert les == sorted(les) and les[-1] == float('inf'), les\n"
+    "            assert all(x.value <= y.value for x, y in zip(b, b[1:])), 'not cumulative'\n"
+    "            cnt = [s.value for s in ss if s.name.endswith('_count')]\n"
+    "            assert cnt == [b[-1].value], (cnt, b[-1].value)\n";
+
+/* Runs the parser over `text`; returns its output (caller frees), or NULL when it failed. */
+static char *parse_with_prometheus_client(const char *text)
+{
+    char path[] = "/tmp/weir-metrics-XXXXXX";
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    int pfd[2] = {-1, -1}, status = 0;
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    bool wrote = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    close(fd);
+    if (!wrote || pipe(pfd) != 0)
+        goto out;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        execl("/usr/bin/python3", "python3", "-c", parser_script, path, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    pfd[1] = -1;
+    if (pid < 0)
+        goto out;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *grown = realloc(out, cap);
+            assert_non_null(grown);
+            out = grown;
+        }
+        ssize_t n = read(pfd[0], out + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    waitpid(pid, &status, 0);
+    if (out)
+        out[len] = '\0';
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "prometheus_client rejected:\n%s\n", text);
+        free(out);
+        out = NULL;
+    }
+out:
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    unlink(path);
+    return out;
+}
 
 static void test_real_parser_accepts_output(void **state)
 {
@@ -160,10 +258,11 @@ static void test_real_parser_accepts_output(void **state)
                                         (const char *[]){"kind", "type", NULL}, NULL);
     metrics_add(metrics_series_get(c, (const char *[]){"Pod", "ADDED"}), 3);
     metrics_add(metrics_series_get(c, (const char *[]){"q\"u\\o\nte", "ADDED"}), 1);
-    metrics_family *h = metrics_histogram(r, "weir_latency_seconds", "Latency.",
-                                          (const char *[]){"op", NULL}, NULL, 0, NULL);
+    metrics_family *h =
+        metrics_histogram(r, "weir_latency_seconds", "Latency \\ in\nseconds.",
+                          (const char *[]){"op", NULL}, (double[]){0.5, 2, 10}, 3, NULL);
     for (int i = 0; i < 50; i++) {
-        metrics_observe(metrics_series_get(h, (const char *[]){"get"}), i * 0.3);
+        metrics_observe(metrics_series_get(h, (const char *[]){"get"}), i * 0.25);
         metrics_observe(metrics_series_get(h, (const char *[]){"list"}), i * 0.01);
     }
     metrics_family *g =
@@ -171,25 +270,96 @@ static void test_real_parser_accepts_output(void **state)
     metrics_set(metrics_series_get(g, (const char *[]){"a"}), -1.0 / 0.0);
     metrics_set(metrics_series_get(g, (const char *[]){"b"}), 1e300);
     metrics_set(metrics_series_get(g, (const char *[]){"c"}), 0.1);
+    metrics_set(metrics_series_get(g, (const char *[]){"d"}), -0.000123456789012345);
+    metrics_set(metrics_series_get(g, (const char *[]){""}), 2.0 / 3.0);
+    metrics_counter(r, "weir_restarts_total", "", NULL, NULL); /* unlabeled: shown at zero */
     char *text = metrics_render(r);
-    char path[] = "/tmp/weir-metrics-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    char pyfile[] = "/tmp/weir-metrics-check-XXXXXX";
-    fd = mkstemp(pyfile);
-    assert_int_equal(write(fd, checker, strlen(checker)), (ssize_t)strlen(checker));
-    close(fd);
-    char cmd[256];
-    /* Debian's interpreter: python3-prometheus-client is installed by make deps */
-    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s", pyfile, path);
-    int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "rendered text:\n%s\n", text);
-    assert_int_equal(rc, 0);
-    unlink(path);
-    unlink(pyfile);
+    char *parsed = parse_with_prometheus_client(text);
+    assert_non_null(parsed);
+    assert_string_equal(
+        parsed,
+        "weir_latency_seconds histogram \"Latency \\\\ in\\nseconds.\"\n"
+        "  weir_latency_seconds_bucket {\"le\": \"0.5\", \"op\": \"get\"} 3.0\n"
+        "  weir_latency_seconds_bucket {\"le\": \"2\", \"op\": \"get\"} 9.0\n"
+        "  weir_latency_seconds_bucket {\"le\": \"10\", \"op\": \"get\"} 41.0\n"
+        "  weir_latency_seconds_bucket {\"le\": \"+Inf\", \"op\": \"get\"} 50.0\n"
+        "  weir_latency_seconds_sum {\"op\": \"get\"} 306.25\n"
+        "  weir_latency_seconds_count {\"op\": \"get\"} 50.0\n"
+        "  weir_latency_seconds_bucket {\"le\": \"0.5\", \"op\": \"list\"} 50.0\n"
+        "  weir_latency_seconds_bucket {\"le\": \"2\", \"op\": \"list\"} 50.0\n"
+        "  weir_latency_seconds_bucket {\"le\": \"10\", \"op\": \"list\"} 50.0\n"
+        "  weir_latency_seconds_bucket {\"le\": \"+Inf\", \"op\": \"list\"} 50.0\n"
+        "  weir_latency_seconds_sum {\"op\": \"list\"} 12.25\n"
+        "  weir_latency_seconds_count {\"op\": \"list\"} 50.0\n"
+        "weir_restarts counter \"\"\n"
+        "  weir_restarts_total {} 0.0\n"
+        "weir_temperature gauge \"Odd values.\"\n"
+        "  weir_temperature {\"n\": \"\"} 0.6666666666666666\n"
+        "  weir_temperature {\"n\": \"a\"} -inf\n"
+        "  weir_temperature {\"n\": \"b\"} 1e+300\n"
+        "  weir_temperature {\"n\": \"c\"} 0.1\n"
+        "  weir_temperature {\"n\": \"d\"} -0.000123456789012345\n"
+        "weir_watch_events counter \"Watch events.\"\n"
+        "  weir_watch_events_total {\"kind\": \"Pod\", \"type\": \"ADDED\"} 3.0\n"
+        "  weir_watch_events_total {\"kind\": \"q\\\"u\\\\o\\nte\", \"type\": \"ADDED\"} 1.0\n");
+    free(parsed);
+    free(text);
+    metrics_registry_free(r);
+}
+
+/* Label values that contain separators or control bytes stay distinct series. */
+static void test_label_values_distinct(void **state)
+{
+    (void)state;
+    metrics_registry *r = metrics_registry_new();
+    metrics_family *c = metrics_counter(r, "x_total", "", (const char *[]){"a", "b", NULL}, NULL);
+    metrics_series *s1 = metrics_series_get(c, (const char *[]){"p\x1fq", "r"});
+    metrics_series *s2 = metrics_series_get(c, (const char *[]){"p", "q\x1fr"});
+    metrics_series *s3 = metrics_series_get(c, (const char *[]){"1:p", ""});
+    metrics_series *s4 = metrics_series_get(c, (const char *[]){"1", "p:"});
+    assert_non_null(s1);
+    assert_true(s1 != s2 && s3 != s4);
+    metrics_add(s1, 1);
+    metrics_add(s2, 2);
+    assert_true(metrics_value(s1) == 1 && metrics_value(s2) == 2);
+    char *text = metrics_render(r);
+    /* series ordered by label values, in label order */
+    assert_string_equal(text, "# HELP x_total \n"
+                              "# TYPE x_total counter\n"
+                              "x_total{a=\"1\",b=\"p:\"} 0\n"
+                              "x_total{a=\"1:p\",b=\"\"} 0\n"
+                              "x_total{a=\"p\",b=\"q\x1fr\"} 2\n"
+                              "x_total{a=\"p\x1fq\",b=\"r\"} 1\n");
+    free(text);
+    metrics_registry_free(r);
+}
+
+/* Histogram "x" writes x_bucket, x_sum and x_count: no other family may take those names. */
+static void test_sample_name_clash(void **state)
+{
+    (void)state;
+    metrics_registry *r = metrics_registry_new();
+    weir_error err = {0};
+    assert_non_null(metrics_histogram(r, "req_seconds", "", NULL, NULL, 0, &err));
+    assert_null(metrics_counter(r, "req_seconds_count", "", NULL, &err));
+    assert_int_equal(err.code, WEIR_EEXIST);
+    assert_null(metrics_gauge(r, "req_seconds_sum", "", NULL, &err));
+    assert_null(metrics_histogram(r, "req_seconds_bucket", "", NULL, NULL, 0, &err));
+    assert_non_null(metrics_gauge(r, "req_seconds_total", "", NULL, &err));
+    assert_non_null(metrics_gauge(r, "other_sum", "", NULL, &err));
+    assert_null(metrics_histogram(r, "other", "", NULL, NULL, 0, &err));
+    assert_non_null(strstr(err.msg, "other_sum"));
+    /* very long names are rendered whole */
+    char name[700];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    metrics_family *h = metrics_histogram(r, name, "", NULL, (double[]){1}, 1, &err);
+    assert_non_null(h);
+    char *text = metrics_render(r);
+    char *want = malloc(strlen(name) + 64);
+    sprintf(want, "\n%s_count 0\n", name);
+    assert_non_null(strstr(text, want));
+    free(want);
     free(text);
     metrics_registry_free(r);
 }
@@ -200,7 +370,10 @@ int main(void)
         cmocka_unit_test(test_exact_text),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_concurrent_updates),
+        cmocka_unit_test(test_concurrent_create_and_render),
         cmocka_unit_test(test_real_parser_accepts_output),
+        cmocka_unit_test(test_label_values_distinct),
+        cmocka_unit_test(test_sample_name_clash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
