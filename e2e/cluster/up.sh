@@ -54,7 +54,13 @@ for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube
     command -v "$b" >/dev/null || die "$b missing after tools.sh"
 done
 phase "tools ready"
-mkdir -p "$STATE" "$PIDS" "$LOGS" "$PKI"
+# A state directory without a complete PKI was left by a run that was killed while setting up
+# (or by an older up.sh): clear it out completely rather than trust half-written files.
+if [[ -d $STATE && ! -f $PKI/.complete ]]; then
+    log "state in $STATE is from an interrupted run: cleaning it with down.sh"
+    bash "$ROOT/e2e/cluster/down.sh" >&2 || die "down.sh failed while cleaning an interrupted run"
+fi
+mkdir -p "$STATE" "$PIDS" "$LOGS"
 
 # --- host bridge -----------------------------------------------------------------------------
 if ! ip link show "$HOST_BRIDGE" >/dev/null 2>&1; then
@@ -67,46 +73,59 @@ fi
 ip link set "$HOST_BRIDGE" up
 
 # --- PKI -------------------------------------------------------------------------------------
-# cert NAME SUBJECT [EXT]: a key and a certificate signed by our CA.
+# The whole PKI is made in a staging directory and moved into place with a stamp as the last
+# step, so a run killed half-way (CI timeouts, a reboot) never leaves an empty or unmatched key
+# behind for the next run to trust. A new PKI invalidates the kubeconfigs that embed it.
+# cert NAME SUBJECT [EXT]: a key and a certificate signed by our CA, in $1's directory $D.
 cert() {
     local name=$1 subj=$2 ext=${3:-}
-    [[ -f $PKI/$name.crt ]] && return 0
-    openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
-    openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
+    openssl genrsa -out "$D/$name.key" 2048 2>/dev/null
+    openssl req -new -key "$D/$name.key" -subj "$subj" -out "$D/$name.csr" 2>/dev/null
     if [[ -n $ext ]]; then
-        printf '%s\n' "$ext" >"$PKI/$name.ext"
-        openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
-            -CAcreateserial -days 3650 -sha256 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" 2>/dev/null
+        printf '%s\n' "$ext" >"$D/$name.ext"
+        openssl x509 -req -in "$D/$name.csr" -CA "$D/ca.crt" -CAkey "$D/ca.key" \
+            -CAcreateserial -days 3650 -sha256 -extfile "$D/$name.ext" -out "$D/$name.crt" 2>/dev/null
     else
-        openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
-            -CAcreateserial -days 3650 -sha256 -out "$PKI/$name.crt" 2>/dev/null
+        openssl x509 -req -in "$D/$name.csr" -CA "$D/ca.crt" -CAkey "$D/ca.key" \
+            -CAcreateserial -days 3650 -sha256 -out "$D/$name.crt" 2>/dev/null
     fi
-    rm -f "$PKI/$name.csr"
+    rm -f "$D/$name.csr"
 }
-if [[ ! -f $PKI/ca.crt ]]; then
-    openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
-    openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=weir-local-ca" -days 3650 -sha256 \
-        -out "$PKI/ca.crt" 2>/dev/null
-    openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
-    openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
-fi
-CLIENT_EXT="keyUsage=critical,digitalSignature,keyEncipherment
+if [[ ! -f $PKI/.complete ]]; then
+    D=$PKI.staging
+    rm -rf "$D"
+    mkdir -p "$D"
+    openssl genrsa -out "$D/ca.key" 2048 2>/dev/null
+    openssl req -x509 -new -key "$D/ca.key" -subj "/CN=weir-local-ca" -days 3650 -sha256 \
+        -out "$D/ca.crt" 2>/dev/null
+    openssl genrsa -out "$D/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$D/sa.key" -pubout -out "$D/sa.pub" 2>/dev/null
+    CLIENT_EXT="keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
-cert apiserver "/CN=kube-apiserver" "keyUsage=critical,digitalSignature,keyEncipherment
+    cert apiserver "/CN=kube-apiserver" "keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,IP:$HOST_IP,IP:$KUBERNETES_SVC_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost"
-cert admin "/O=system:masters/CN=weir-admin" "$CLIENT_EXT"
-cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$CLIENT_EXT"
-cert kubelet-client "/O=system:nodes/CN=system:node:$NODE_NAME" "$CLIENT_EXT"
-cert kubelet-serving "/CN=$NODE_NAME" "keyUsage=critical,digitalSignature,keyEncipherment
+    cert admin "/O=system:masters/CN=weir-admin" "$CLIENT_EXT"
+    cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$CLIENT_EXT"
+    cert kubelet-client "/O=system:nodes/CN=system:node:$NODE_NAME" "$CLIENT_EXT"
+    cert kubelet-serving "/CN=$NODE_NAME" "keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
 subjectAltName=IP:$HOST_IP,DNS:$NODE_NAME"
+    for k in "$D"/*.key; do
+        openssl pkey -in "$k" -noout 2>/dev/null || die "generated key $k does not parse"
+    done
+    touch "$D/.complete"
+    rm -rf "$PKI"
+    mv "$D" "$PKI"
+    rm -f "$ADMIN_KUBECONFIG" "$STATE/kubelet.kubeconfig"
+    log "generated a new PKI in $PKI"
+fi
 
 # kubeconfig FILE CERTNAME: a kubeconfig with embedded CA and client certificate.
 kubeconfig() {
     local file=$1 name=$2
-    [[ -f $file ]] && return 0
-    cat >"$file" <<EOF
+    [[ -s $file ]] && return 0
+    cat >"$file.tmp" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -126,7 +145,8 @@ contexts:
     user: $name
 current-context: weir-local
 EOF
-    chmod 600 "$file"
+    chmod 600 "$file.tmp"
+    mv "$file.tmp" "$file"
 }
 kubeconfig "$ADMIN_KUBECONFIG" admin
 kubeconfig "$STATE/kubelet.kubeconfig" kubelet-client
