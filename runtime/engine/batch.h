@@ -35,7 +35,7 @@ const char *rt_rowkind_short(rt_rowkind k);
 /* A schema: column names and types. Owned by whoever built it (the loaded plan, usually). */
 typedef struct rt_schema {
     uint32_t ncols;
-    char **names;  /* ncols NUL-terminated names */
+    char **names; /* ncols NUL-terminated names */
     rt_type *types;
 } rt_schema;
 
@@ -74,8 +74,8 @@ typedef struct rt_col {
 } rt_col;
 
 typedef struct rt_batch {
-    uint32_t n;     /* rows in use */
-    uint32_t cap;   /* rows allocated */
+    uint32_t n;   /* rows in use */
+    uint32_t cap; /* rows allocated */
     uint32_t ncols;
     uint8_t *kind; /* cap row kinds (rt_rowkind) */
     rt_col *cols;  /* ncols columns */

@@ -41,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RT_STATE_MAX_KEY 4096
+#define RT_STATE_MAX_KEY   4096
 #define RT_STATE_MAX_VALUE (1u << 20)
 
 typedef struct rt_state rt_state;
@@ -79,8 +79,8 @@ uint32_t rt_state_operator_index(uint32_t max_parallelism, uint32_t parallelism,
  * Looks an entry up. Returns 0 with *val/*vlen set (mutable in place, see the memory
  * contract), WEIR_ENOTFOUND, or WEIR_EIO (rocksdb read failure).
  */
-int rt_state_get(rt_state *st, uint32_t kg, uint64_t ns, const void *key, uint32_t klen,
-                 void **val, uint32_t *vlen) WEIR_MUST_CHECK;
+int rt_state_get(rt_state *st, uint32_t kg, uint64_t ns, const void *key, uint32_t klen, void **val,
+                 uint32_t *vlen) WEIR_MUST_CHECK;
 
 /*
  * Inserts or replaces an entry with a copy of `val` (NULL: vlen zero bytes). If `stored` is not
