@@ -5,6 +5,7 @@
  * Layer: runtime/ top.
  */
 #include "lib/log.h"
+#include "runtime/run.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         printf("weir %s\n", WEIR_VERSION);
         return 0;
     }
+    if (strcmp(argv[1], "run") == 0)
+        return rt_run_main(argc - 1, argv + 1);
     log_error("command not implemented yet in this build (see README)", "command", argv[1]);
     return 2;
 }

@@ -76,7 +76,7 @@ void rt_state_key_group_range(uint32_t max_parallelism, uint32_t parallelism, ui
 uint32_t rt_state_operator_index(uint32_t max_parallelism, uint32_t parallelism, uint32_t kg);
 
 /*
- * Looks an entry up. Returns 0 with *val/*vlen set (mutable in place, see the memory
+ * Looks an entry up. Returns 0 with *val and *vlen set (mutable in place, see the memory
  * contract), WEIR_ENOTFOUND, or WEIR_EIO (rocksdb read failure).
  */
 int rt_state_get(rt_state *st, uint32_t kg, uint64_t ns, const void *key, uint32_t klen, void **val,

@@ -1,0 +1,855 @@
+/*
+ * plan.c - loading and checking job plans (format: docs/plan.md).
+ *
+ * The loader walks the document once, in operator order, and derives every operator's output
+ * schema from its input's, so that each column reference, key and expression is checked
+ * against the types it will really see. Errors name the JSON path.
+ *
+ * Layer: runtime/plan.
+ */
+#include "runtime/plan/plan.h"
+
+#include "lib/json.h"
+#include "runtime/connectors/connector.h"
+#include "runtime/expr/expr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *rt_op_type_name(rt_op_type t)
+{
+    static const char *const n[] = {"source",          "calc", "watermark", "window_aggregate",
+                                    "group_aggregate", "sink"};
+    return (unsigned)t < sizeof(n) / sizeof(n[0]) ? n[t] : "?";
+}
+
+const char *rt_partition_name(rt_partition p)
+{
+    static const char *const n[] = {"forward", "hash", "rebalance", "broadcast"};
+    return (unsigned)p < 4 ? n[p] : "?";
+}
+
+static const char *const agg_names[] = {"COUNT", "SUM", "MIN", "MAX", "AVG"};
+
+/* --- helpers ------------------------------------------------------------------------------ */
+
+#define FAIL(code, ...)                                                                            \
+    do {                                                                                           \
+        rc = weir_error_set(err, code, __VA_ARGS__);                                               \
+        goto done;                                                                                 \
+    } while (0)
+
+/* Checks that `obj` has only the listed keys. */
+static int only_keys(const json_t *obj, const char *path, const char *const *allowed,
+                     weir_error *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(*a, k) == 0)
+                ok = true;
+        if (!ok)
+            return weir_error_set(err, WEIR_EPARSE, "%s: unknown field '%s'", path, k);
+    }
+    return 0;
+}
+
+/* A column reference: an index or a name in `s`. */
+static int column_ref(const json_t *v, const rt_schema *s, const char *path, uint32_t *out,
+                      weir_error *err)
+{
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i < 0 || i >= (json_int_t)s->ncols)
+            return weir_error_set(err, WEIR_EINVAL, "%s: column %lld out of range (input has %u)",
+                                  path, (long long)i, s->ncols);
+        *out = (uint32_t)i;
+        return 0;
+    }
+    if (json_is_string(v)) {
+        int i = rt_schema_find(s, json_string_value(v));
+        if (i < 0)
+            return weir_error_set(err, WEIR_EINVAL, "%s: no input column named '%s'", path,
+                                  json_string_value(v));
+        *out = (uint32_t)i;
+        return 0;
+    }
+    return weir_error_set(err, WEIR_EPARSE, "%s: expected a column index or name", path);
+}
+
+static int column_list(const json_t *arr, const rt_schema *s, const char *path, uint32_t **out,
+                       uint32_t *n, weir_error *err)
+{
+    if (!json_is_array(arr))
+        return weir_error_set(err, WEIR_EPARSE, "%s: expected an array of columns", path);
+    size_t len = json_array_size(arr);
+    uint32_t *v = calloc(len ? len : 1, sizeof(uint32_t));
+    if (!v)
+        return WEIR_ENOMEM;
+    for (size_t i = 0; i < len; i++) {
+        char p[256];
+        snprintf(p, sizeof(p), "%s[%zu]", path, i);
+        int rc = column_ref(json_array_get(arr, i), s, p, &v[i], err);
+        if (rc) {
+            free(v);
+            return rc;
+        }
+    }
+    *out = v;
+    *n = (uint32_t)len;
+    return 0;
+}
+
+static char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int get_ms(const json_t *op, const char *key, const char *path, int64_t def, int64_t min,
+                  int64_t *out, weir_error *err)
+{
+    json_t *v = json_object_get(op, key);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < min)
+        return weir_error_set(err, WEIR_EINVAL, "%s.%s: expected an integer >= %lld", path, key,
+                              (long long)min);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+/* Stable uid: FNV-1a (2 x 64 bit) over the operator's identity-relevant content. */
+static void hash_into(uint64_t h[2], const char *s)
+{
+    for (; *s; s++) {
+        h[0] = (h[0] ^ (unsigned char)*s) * 0x100000001b3ULL;
+        h[1] = (h[1] ^ (unsigned char)*s) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+    }
+    h[0] = (h[0] ^ 0xff) * 0x100000001b3ULL;
+}
+
+static int derive_uid(rt_plan *p, rt_plan_op *op)
+{
+    json_t *u = json_object_get(op->json, "uid");
+    if (json_is_string(u)) {
+        snprintf(op->uid, sizeof(op->uid), "%s", json_string_value(u));
+        return 0;
+    }
+    json_t *c = json_deep_copy(op->json);
+    if (!c)
+        return WEIR_ENOMEM;
+    static const char *const skip[] = {"id",      "input", "parallelism", "uid",
+                                       "options", "name",  "description", NULL};
+    for (const char *const *s = skip; *s; s++)
+        json_object_del(c, *s);
+    char *text = json_dump_stable(c);
+    json_decref(c);
+    if (!text)
+        return WEIR_ENOMEM;
+    uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+    hash_into(h, text);
+    free(text);
+    if (op->input >= 0)
+        hash_into(h, p->ops[op->input].uid);
+    snprintf(op->uid, sizeof(op->uid), "%016llx%016llx", (unsigned long long)h[0],
+             (unsigned long long)h[1]);
+    return 0;
+}
+
+/* --- per-operator loaders ------------------------------------------------------------------ */
+
+static int load_schema(const json_t *arr, const char *path, rt_schema **out, weir_error *err)
+{
+    int rc = 0;
+    rt_schema *s = NULL;
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        FAIL(WEIR_EPARSE, "%s: expected a non-empty array of {\"name\", \"type\"}", path);
+    s = rt_schema_new((uint32_t)json_array_size(arr));
+    if (!s)
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *c = json_array_get(arr, i);
+        const char *name = json_string_value(json_object_get(c, "name"));
+        const char *type = json_string_value(json_object_get(c, "type"));
+        if (!json_is_object(c) || !name || !type)
+            FAIL(WEIR_EPARSE, "%s[%zu]: expected {\"name\": string, \"type\": string}", path, i);
+        weir_error te = {0};
+        if (rt_type_parse(type, &s->types[i], &te))
+            FAIL(WEIR_ETYPE, "%s[%zu].type: %s", path, i, te.msg);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->names[j], name) == 0)
+                FAIL(WEIR_EDUPLICATE, "%s[%zu]: duplicate column name '%s'", path, i, name);
+        if (!(s->names[i] = strdup(name)))
+            FAIL(WEIR_ENOMEM, "out of memory");
+    }
+    *out = s;
+    s = NULL;
+done:
+    rt_schema_free(s);
+    return rc;
+}
+
+static int load_options(rt_plan_op *op, const char *path, weir_error *err)
+{
+    json_t *o = json_object_get(op->json, "options");
+    int rc = 0;
+    op->connector = xstrdup(json_string_value(json_object_get(op->json, "connector")));
+    if (!op->connector)
+        FAIL(WEIR_EPARSE, "%s.connector: expected a string", path);
+    op->options = json_object();
+    if (!op->options)
+        FAIL(WEIR_ENOMEM, "out of memory");
+    if (o && !json_is_object(o))
+        FAIL(WEIR_EPARSE, "%s.options: expected an object of strings", path);
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        if (strcmp(k, "connector") == 0)
+            continue;
+        json_t *sv = NULL;
+        if (json_is_string(v))
+            sv = json_incref(v);
+        else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+            /* Be lenient as YAML is: numbers and booleans become their text. */
+            char buf[64];
+            if (json_is_integer(v))
+                snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+            else if (json_is_real(v))
+                snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+            else
+                snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "true" : "false");
+            sv = json_string(buf);
+        } else
+            FAIL(WEIR_EPARSE, "%s.options.%s: expected a string value", path, k);
+        if (json_object_set_new(op->options, k, sv))
+            FAIL(WEIR_ENOMEM, "out of memory");
+    }
+done:
+    return rc;
+}
+
+static int load_calc(rt_plan_op *op, const rt_schema *in, const char *path, weir_error *err)
+{
+    int rc = 0;
+    rt_expr *e = NULL;
+    char p[256];
+    op->filter = json_object_get(op->json, "filter");
+    if (op->filter && json_is_null(op->filter))
+        op->filter = NULL;
+    if (op->filter) {
+        snprintf(p, sizeof(p), "%s.filter", path);
+        if ((rc = rt_expr_compile(op->filter, in->types, in->ncols, p, &e, err)))
+            goto done;
+        if (rt_expr_type(e).kind != RT_BOOLEAN)
+            FAIL(WEIR_ETYPE, "%s: a filter must be BOOLEAN, not %s", p,
+                 rt_kind_name((rt_kind)rt_expr_type(e).kind));
+        rt_expr_free(e);
+        e = NULL;
+    }
+    op->projection = json_object_get(op->json, "projection");
+    if (!op->projection) {
+        /* Filter only: the output is the input. */
+        op->out = rt_schema_new(in->ncols);
+        if (!op->out)
+            FAIL(WEIR_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < in->ncols; i++) {
+            op->out->types[i] = in->types[i];
+            if (!(op->out->names[i] = strdup(in->names[i])))
+                FAIL(WEIR_ENOMEM, "out of memory");
+        }
+        goto done;
+    }
+    if (!json_is_array(op->projection) || json_array_size(op->projection) == 0)
+        FAIL(WEIR_EPARSE, "%s.projection: expected a non-empty array of {\"name\", \"expr\"}",
+             path);
+    op->out = rt_schema_new((uint32_t)json_array_size(op->projection));
+    if (!op->out)
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < json_array_size(op->projection); i++) {
+        json_t *item = json_array_get(op->projection, i);
+        const char *name = json_string_value(json_object_get(item, "name"));
+        json_t *ex = json_object_get(item, "expr");
+        if (!name || !ex)
+            FAIL(WEIR_EPARSE, "%s.projection[%zu]: expected {\"name\": string, \"expr\": {...}}",
+                 path, i);
+        snprintf(p, sizeof(p), "%s.projection[%zu].expr", path, i);
+        if ((rc = rt_expr_compile(ex, in->types, in->ncols, p, &e, err)))
+            goto done;
+        op->out->types[i] = rt_expr_type(e);
+        rt_expr_free(e);
+        e = NULL;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(op->out->names[j], name) == 0)
+                FAIL(WEIR_EDUPLICATE, "%s.projection[%zu]: duplicate column name '%s'", path, i,
+                     name);
+        if (!(op->out->names[i] = strdup(name)))
+            FAIL(WEIR_ENOMEM, "out of memory");
+    }
+done:
+    rt_expr_free(e);
+    return rc;
+}
+
+static int agg_type(rt_agg_fn fn, const rt_type *in, rt_type *out, const char *path,
+                    weir_error *err)
+{
+    if (fn == RT_AGG_COUNT) {
+        *out = rt_type_of(RT_BIGINT);
+        out->nullable = 0;
+        return 0;
+    }
+    if ((fn == RT_AGG_SUM || fn == RT_AGG_AVG) && !rt_type_is_numeric(*in))
+        return weir_error_set(err, WEIR_ETYPE, "%s: %s needs a numeric argument, not %s", path,
+                              agg_names[fn], rt_kind_name((rt_kind)in->kind));
+    if ((fn == RT_AGG_MIN || fn == RT_AGG_MAX) && rt_type_phys(*in) == RT_PHYS_STR)
+        return weir_error_set(err, WEIR_EUNSUPPORTED, "%s: %s over strings is not supported yet",
+                              path, agg_names[fn]);
+    *out = *in;
+    out->nullable = 1;
+    out->rowtime = 0;
+    out->proctime = 0;
+    if (fn == RT_AGG_SUM && in->kind == RT_DECIMAL)
+        out->precision = 18;
+    return 0;
+}
+
+static int load_agg(rt_plan_op *op, const rt_schema *in, const char *path, bool windowed,
+                    weir_error *err)
+{
+    int rc = 0;
+    char p[256];
+    snprintf(p, sizeof(p), "%s.keys", path);
+    json_t *keys = json_object_get(op->json, "keys");
+    if (!keys) {
+        op->keys = calloc(1, sizeof(uint32_t));
+        if (!op->keys)
+            FAIL(WEIR_ENOMEM, "out of memory");
+    } else if ((rc = column_list(keys, in, p, &op->keys, &op->nkeys, err)))
+        goto done;
+    json_t *aggs = json_object_get(op->json, "aggregates");
+    if (!json_is_array(aggs))
+        FAIL(WEIR_EPARSE, "%s.aggregates: expected an array", path);
+    op->naggs = (uint32_t)json_array_size(aggs);
+    op->aggs = calloc(op->naggs ? op->naggs : 1, sizeof(rt_plan_agg));
+    if (!op->aggs)
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < op->naggs; i++) {
+        json_t *a = json_array_get(aggs, i);
+        snprintf(p, sizeof(p), "%s.aggregates[%u]", path, i);
+        rt_plan_agg *ag = &op->aggs[i];
+        const char *fn = json_string_value(json_object_get(a, "fn"));
+        const char *name = json_string_value(json_object_get(a, "name"));
+        if (!fn || !name)
+            FAIL(WEIR_EPARSE, "%s: expected {\"fn\", \"name\", \"arg\"}", p);
+        int f = -1;
+        for (int j = 0; j < 5; j++)
+            if (strcasecmp(fn, agg_names[j]) == 0)
+                f = j;
+        if (f < 0)
+            FAIL(WEIR_EUNSUPPORTED, "%s.fn: unknown aggregate function '%s'", p, fn);
+        ag->fn = (rt_agg_fn)f;
+        ag->distinct = json_is_true(json_object_get(a, "distinct"));
+        if (ag->distinct)
+            FAIL(WEIR_EUNSUPPORTED, "%s.distinct: DISTINCT aggregates are not supported yet", p);
+        json_t *arg = json_object_get(a, "arg");
+        ag->arg = -1;
+        if (arg && !json_is_null(arg)) {
+            uint32_t c;
+            char ap[300];
+            snprintf(ap, sizeof(ap), "%s.arg", p);
+            if ((rc = column_ref(arg, in, ap, &c, err)))
+                goto done;
+            ag->arg = (int)c;
+        } else if (ag->fn != RT_AGG_COUNT)
+            FAIL(WEIR_EPARSE, "%s.arg: %s needs an argument", p, agg_names[f]);
+        rt_type t = ag->arg >= 0 ? in->types[ag->arg] : rt_type_of(RT_BIGINT);
+        if ((rc = agg_type(ag->fn, &t, &ag->out, p, err)))
+            goto done;
+        if (!(ag->name = strdup(name)))
+            FAIL(WEIR_ENOMEM, "out of memory");
+    }
+    uint32_t nwin = windowed ? 3 : 0;
+    op->out = rt_schema_new(op->nkeys + nwin + op->naggs);
+    if (!op->out)
+        FAIL(WEIR_ENOMEM, "out of memory");
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < op->nkeys; i++, c++) {
+        op->out->types[c] = in->types[op->keys[i]];
+        op->out->types[c].rowtime = 0;
+        op->out->names[c] = strdup(in->names[op->keys[i]]);
+    }
+    if (windowed) {
+        static const char *const wn[] = {"window_start", "window_end", "window_time"};
+        for (uint32_t i = 0; i < 3; i++, c++) {
+            op->out->types[c] = rt_type_timestamp(3);
+            op->out->types[c].nullable = 0;
+            if (i == 2) {
+                op->out->types[c].kind = in->types[op->rowtime].kind;
+                op->out->types[c].rowtime = 1;
+            }
+            op->out->names[c] = strdup(wn[i]);
+        }
+    }
+    for (uint32_t i = 0; i < op->naggs; i++, c++) {
+        op->out->types[c] = op->aggs[i].out;
+        op->out->names[c] = strdup(op->aggs[i].name);
+    }
+    for (uint32_t i = 0; i < c; i++) {
+        if (!op->out->names[i])
+            FAIL(WEIR_ENOMEM, "out of memory");
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(op->out->names[i], op->out->names[j]) == 0)
+                FAIL(WEIR_EDUPLICATE, "%s: output column '%s' appears twice", path,
+                     op->out->names[i]);
+    }
+    /* Aggregations are partitioned by their keys (a global one runs at parallelism 1). */
+    if (op->nkeys > 0) {
+        op->partition = RT_PART_HASH;
+        op->part_keys = malloc(op->nkeys * sizeof(uint32_t));
+        if (!op->part_keys)
+            FAIL(WEIR_ENOMEM, "out of memory");
+        memcpy(op->part_keys, op->keys, op->nkeys * sizeof(uint32_t));
+        op->npart_keys = op->nkeys;
+    } else {
+        if (op->parallelism != 1)
+            FAIL(WEIR_EINVAL, "%s.parallelism: an aggregation without keys runs at parallelism 1",
+                 path);
+        op->partition = RT_PART_REBALANCE;
+    }
+done:
+    return rc;
+}
+
+static int load_window(rt_plan_op *op, const rt_schema *in, const char *path, weir_error *err)
+{
+    int rc = 0;
+    char p[256];
+    snprintf(p, sizeof(p), "%s.rowtime", path);
+    json_t *rt = json_object_get(op->json, "rowtime");
+    if (!rt)
+        FAIL(WEIR_EPARSE, "%s: missing", p);
+    if ((rc = column_ref(rt, in, p, &op->rowtime, err)))
+        goto done;
+    rt_type t = in->types[op->rowtime];
+    if (t.kind != RT_TIMESTAMP && t.kind != RT_TIMESTAMP_LTZ)
+        FAIL(WEIR_ETYPE, "%s: the time attribute must be TIMESTAMP or TIMESTAMP_LTZ, not %s", p,
+             rt_kind_name((rt_kind)t.kind));
+    json_t *w = json_object_get(op->json, "window");
+    snprintf(p, sizeof(p), "%s.window", path);
+    if (!json_is_object(w))
+        FAIL(WEIR_EPARSE, "%s: expected an object", p);
+    static const char *const wkeys[] = {"kind", "sizeMs", "slideMs", "stepMs", "offsetMs", NULL};
+    if ((rc = only_keys(w, p, wkeys, err)))
+        goto done;
+    const char *kind = json_string_value(json_object_get(w, "kind"));
+    if (!kind)
+        FAIL(WEIR_EPARSE, "%s.kind: expected \"tumble\", \"hop\" or \"cumulate\"", p);
+    if (!strcasecmp(kind, "tumble"))
+        op->win = RT_WIN_TUMBLE;
+    else if (!strcasecmp(kind, "hop"))
+        op->win = RT_WIN_HOP;
+    else if (!strcasecmp(kind, "cumulate"))
+        op->win = RT_WIN_CUMULATE;
+    else
+        FAIL(WEIR_EUNSUPPORTED, "%s.kind: unknown window kind '%s'", p, kind);
+    if ((rc = get_ms(w, "sizeMs", p, 0, 1, &op->size_ms, err)) ||
+        (rc = get_ms(w, "slideMs", p, op->size_ms, 1, &op->slide_ms, err)) ||
+        (rc = get_ms(w, "stepMs", p, op->size_ms, 1, &op->step_ms, err)) ||
+        (rc = get_ms(w, "offsetMs", p, 0, INT64_MIN, &op->offset_ms, err)))
+        goto done;
+    if (op->size_ms <= 0)
+        FAIL(WEIR_EINVAL, "%s.sizeMs: required and > 0", p);
+    if (op->win == RT_WIN_HOP && op->size_ms % op->slide_ms != 0)
+        FAIL(WEIR_EINVAL, "%s: HOP size (%lld ms) must be a multiple of the slide (%lld ms)", p,
+             (long long)op->size_ms, (long long)op->slide_ms);
+    if (op->win == RT_WIN_CUMULATE && op->size_ms % op->step_ms != 0)
+        FAIL(WEIR_EINVAL,
+             "%s: CUMULATE max size (%lld ms) must be a multiple of the step (%lld ms)", p,
+             (long long)op->size_ms, (long long)op->step_ms);
+    if (op->win == RT_WIN_HOP && op->size_ms / op->slide_ms > 1000)
+        FAIL(WEIR_EINVAL, "%s: HOP with more than 1000 windows per row", p);
+    rc = load_agg(op, in, path, true, err);
+done:
+    return rc;
+}
+
+static int load_partition(rt_plan_op *op, const rt_plan_op *in, const char *path, weir_error *err)
+{
+    json_t *pt = json_object_get(op->json, "partition");
+    char p[256];
+    snprintf(p, sizeof(p), "%s.partition", path);
+    if (!pt) {
+        op->partition = op->parallelism == in->parallelism ? RT_PART_FORWARD : RT_PART_REBALANCE;
+        return 0;
+    }
+    const char *kind =
+        json_is_string(pt) ? json_string_value(pt) : json_string_value(json_object_get(pt, "kind"));
+    if (!kind)
+        return weir_error_set(err, WEIR_EPARSE, "%s: expected a string or {\"kind\": ...}", p);
+    if (!strcmp(kind, "forward"))
+        op->partition = RT_PART_FORWARD;
+    else if (!strcmp(kind, "rebalance"))
+        op->partition = RT_PART_REBALANCE;
+    else if (!strcmp(kind, "broadcast"))
+        op->partition = RT_PART_BROADCAST;
+    else if (!strcmp(kind, "hash")) {
+        op->partition = RT_PART_HASH;
+        char kp[300];
+        snprintf(kp, sizeof(kp), "%s.keys", p);
+        json_t *keys = json_is_object(pt) ? json_object_get(pt, "keys") : NULL;
+        int rc = column_list(keys, in->out, kp, &op->part_keys, &op->npart_keys, err);
+        if (rc)
+            return rc;
+        if (op->npart_keys == 0)
+            return weir_error_set(err, WEIR_EINVAL, "%s: hash partitioning needs keys", kp);
+    } else
+        return weir_error_set(err, WEIR_EUNSUPPORTED, "%s: unknown partitioning '%s'", p, kind);
+    if (op->partition == RT_PART_FORWARD && op->parallelism != in->parallelism)
+        return weir_error_set(err, WEIR_EINVAL,
+                              "%s: forward needs equal parallelism (%u here, %u at '%s')", p,
+                              op->parallelism, in->parallelism, in->id);
+    return 0;
+}
+
+static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t default_par,
+                   weir_error *err)
+{
+    int rc = 0;
+    rt_plan_op *op = &plan->ops[idx];
+    char path[64];
+    snprintf(path, sizeof(path), "$.operators[%u]", idx);
+    op->json = o;
+    op->input = -1;
+    if (!(op->path = strdup(path)))
+        return WEIR_ENOMEM;
+    if (!json_is_object(o))
+        FAIL(WEIR_EPARSE, "%s: expected an object", path);
+    const char *id = json_string_value(json_object_get(o, "id"));
+    const char *type = json_string_value(json_object_get(o, "type"));
+    if (!id || !*id)
+        FAIL(WEIR_EPARSE, "%s.id: expected a non-empty string", path);
+    if (!(op->id = strdup(id)))
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (uint32_t j = 0; j < idx; j++)
+        if (strcmp(plan->ops[j].id, id) == 0)
+            FAIL(WEIR_EDUPLICATE, "%s.id: '%s' is already the id of $.operators[%u]", path, id, j);
+    if (!type)
+        FAIL(WEIR_EPARSE, "%s.type: expected a string", path);
+    static const char *const types[] = {"source",          "calc", "watermark", "window_aggregate",
+                                        "group_aggregate", "sink"};
+    int t = -1;
+    for (int i = 0; i < 6; i++)
+        if (strcmp(type, types[i]) == 0)
+            t = i;
+    if (t < 0)
+        FAIL(WEIR_EUNSUPPORTED, "%s.type: unknown operator type '%s'", path, type);
+    op->type = (rt_op_type)t;
+
+    static const char *const common[] = {"id",    "type",      "uid",  "parallelism",
+                                         "input", "partition", "name", "description"};
+    static const char *const extra[6][8] = {
+        {"connector", "options", "schema", NULL},
+        {"projection", "filter", NULL},
+        {"rowtime", "delayMs", "idleTimeoutMs", NULL},
+        {"rowtime", "window", "keys", "aggregates", NULL},
+        {"keys", "aggregates", NULL},
+        {"connector", "options", NULL},
+    };
+    const char *allowed[20];
+    size_t na = 0;
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        allowed[na++] = common[i];
+    for (size_t i = 0; extra[t][i]; i++)
+        allowed[na++] = extra[t][i];
+    allowed[na] = NULL;
+    if ((rc = only_keys(o, path, allowed, err)))
+        goto done;
+
+    json_t *par = json_object_get(o, "parallelism");
+    if (par) {
+        if (!json_is_integer(par) || json_integer_value(par) < 1 ||
+            json_integer_value(par) > RT_PLAN_MAX_PARALLELISM)
+            FAIL(WEIR_EINVAL, "%s.parallelism: expected an integer 1..%d", path,
+                 RT_PLAN_MAX_PARALLELISM);
+        op->parallelism = (uint32_t)json_integer_value(par);
+    } else
+        op->parallelism = default_par;
+    if (op->parallelism > plan->max_parallelism)
+        FAIL(WEIR_EINVAL, "%s.parallelism: %u exceeds maxParallelism %u", path, op->parallelism,
+             plan->max_parallelism);
+
+    const rt_plan_op *in = NULL;
+    if (op->type == RT_OP_SOURCE) {
+        if (json_object_get(o, "input"))
+            FAIL(WEIR_EPARSE, "%s.input: a source has no input", path);
+    } else {
+        const char *input = json_string_value(json_object_get(o, "input"));
+        if (!input)
+            FAIL(WEIR_EPARSE, "%s.input: expected the id of an earlier operator", path);
+        for (uint32_t j = 0; j < idx; j++)
+            if (strcmp(plan->ops[j].id, input) == 0)
+                op->input = (int)j;
+        if (op->input < 0)
+            FAIL(WEIR_EINVAL, "%s.input: no earlier operator has id '%s'", path, input);
+        in = &plan->ops[op->input];
+        if (in->type == RT_OP_SINK)
+            FAIL(WEIR_EINVAL, "%s.input: '%s' is a sink and has no output", path, input);
+    }
+
+    char p[128];
+    switch (op->type) {
+    case RT_OP_SOURCE: {
+        snprintf(p, sizeof(p), "%s.schema", path);
+        if ((rc = load_schema(json_object_get(o, "schema"), p, &op->out, err)) ||
+            (rc = load_options(op, path, err)))
+            goto done;
+        if (!rt_connector_source(op->connector))
+            FAIL(WEIR_EUNSUPPORTED, "%s.connector: no source connector '%s'", path, op->connector);
+        /* Let the connector check its options now (subtask 0 is representative). */
+        const rt_source_ops *so = rt_connector_source(op->connector);
+        void *self = NULL;
+        weir_error ce = {0};
+        if ((rc = so->create(op->out, op->options, 0, op->parallelism, &self, &ce)))
+            FAIL(rc, "%s.options: %s", path, ce.msg);
+        so->destroy(self);
+        break;
+    }
+    case RT_OP_SINK: {
+        if ((rc = load_options(op, path, err)))
+            goto done;
+        const rt_sink_ops *so = rt_connector_sink(op->connector);
+        if (!so)
+            FAIL(WEIR_EUNSUPPORTED, "%s.connector: no sink connector '%s'", path, op->connector);
+        if ((rc = load_partition(op, in, path, err)))
+            goto done;
+        op->out = rt_schema_new(in->out->ncols);
+        if (!op->out)
+            FAIL(WEIR_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < in->out->ncols; i++) {
+            op->out->types[i] = in->out->types[i];
+            if (!(op->out->names[i] = strdup(in->out->names[i])))
+                FAIL(WEIR_ENOMEM, "out of memory");
+        }
+        void *self = NULL;
+        weir_error ce = {0};
+        if ((rc = so->create(op->out, op->options, 0, op->parallelism, &self, &ce)))
+            FAIL(rc, "%s.options: %s", path, ce.msg);
+        so->destroy(self);
+        break;
+    }
+    case RT_OP_CALC:
+        if ((rc = load_partition(op, in, path, err)) || (rc = load_calc(op, in->out, path, err)))
+            goto done;
+        break;
+    case RT_OP_WATERMARK: {
+        if ((rc = load_partition(op, in, path, err)))
+            goto done;
+        snprintf(p, sizeof(p), "%s.rowtime", path);
+        json_t *rt = json_object_get(o, "rowtime");
+        if (!rt)
+            FAIL(WEIR_EPARSE, "%s: missing", p);
+        if ((rc = column_ref(rt, in->out, p, &op->rowtime, err)))
+            goto done;
+        rt_type tt = in->out->types[op->rowtime];
+        if (tt.kind != RT_TIMESTAMP && tt.kind != RT_TIMESTAMP_LTZ)
+            FAIL(WEIR_ETYPE,
+                 "%s: a watermark needs a TIMESTAMP(3) or TIMESTAMP_LTZ(3) column, not %s", p,
+                 rt_kind_name((rt_kind)tt.kind));
+        if ((rc = get_ms(o, "delayMs", path, 0, 0, &op->delay_ms, err)) ||
+            (rc = get_ms(o, "idleTimeoutMs", path, 0, 0, &op->idle_timeout_ms, err)))
+            goto done;
+        op->out = rt_schema_new(in->out->ncols);
+        if (!op->out)
+            FAIL(WEIR_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < in->out->ncols; i++) {
+            op->out->types[i] = in->out->types[i];
+            if (!(op->out->names[i] = strdup(in->out->names[i])))
+                FAIL(WEIR_ENOMEM, "out of memory");
+        }
+        op->out->types[op->rowtime].rowtime = 1;
+        break;
+    }
+    case RT_OP_WINDOW_AGG:
+        if (json_object_get(o, "partition"))
+            FAIL(WEIR_EPARSE, "%s.partition: aggregations are always partitioned by their keys",
+                 path);
+        if ((rc = load_window(op, in->out, path, err)))
+            goto done;
+        if (!in->out->types[op->rowtime].rowtime)
+            FAIL(WEIR_EINVAL,
+                 "%s.rowtime: '%s' is not an event-time attribute (add a watermark operator "
+                 "before this one)",
+                 path, in->out->names[op->rowtime]);
+        break;
+    case RT_OP_GROUP_AGG:
+        if (json_object_get(o, "partition"))
+            FAIL(WEIR_EPARSE, "%s.partition: aggregations are always partitioned by their keys",
+                 path);
+        if ((rc = load_agg(op, in->out, path, false, err)))
+            goto done;
+        break;
+    }
+    rc = derive_uid(plan, op);
+done:
+    return rc;
+}
+
+int rt_plan_load(const char *text, size_t len, const char *source, uint32_t default_parallelism,
+                 rt_plan **out, weir_error *err)
+{
+    int rc = 0;
+    rt_plan *p = calloc(1, sizeof(*p));
+    if (!p)
+        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+    p->path = strdup(source ? source : "<string>");
+    json_error_t je;
+    p->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!p->doc)
+        FAIL(WEIR_EPARSE, "%s:%d:%d: %s", p->path, je.line, je.column, je.text);
+    if (!json_is_object(p->doc))
+        FAIL(WEIR_EPARSE, "$: a plan is a JSON object");
+    static const char *const top[] = {
+        "version", "name", "maxParallelism", "operators", "description", "sql", NULL};
+    if ((rc = only_keys(p->doc, "$", top, err)))
+        goto done;
+    json_t *v = json_object_get(p->doc, "version");
+    if (!json_is_integer(v))
+        FAIL(WEIR_EPARSE, "$.version: expected an integer (this runtime reads version %d)",
+             RT_PLAN_VERSION);
+    if (json_integer_value(v) != RT_PLAN_VERSION)
+        FAIL(WEIR_EUNSUPPORTED,
+             "$.version: plan version %lld is not supported (this runtime "
+             "reads version %d)",
+             (long long)json_integer_value(v), RT_PLAN_VERSION);
+    p->version = RT_PLAN_VERSION;
+    p->name = strdup(json_is_string(json_object_get(p->doc, "name"))
+                         ? json_string_value(json_object_get(p->doc, "name"))
+                         : "weir-job");
+    json_t *mp = json_object_get(p->doc, "maxParallelism");
+    p->max_parallelism = 128;
+    if (mp) {
+        if (!json_is_integer(mp) || json_integer_value(mp) < 1 || json_integer_value(mp) > 32768)
+            FAIL(WEIR_EINVAL, "$.maxParallelism: expected an integer 1..32768");
+        p->max_parallelism = (uint32_t)json_integer_value(mp);
+    }
+    if (default_parallelism < 1)
+        default_parallelism = 1;
+    json_t *ops = json_object_get(p->doc, "operators");
+    if (!json_is_array(ops) || json_array_size(ops) == 0)
+        FAIL(WEIR_EPARSE, "$.operators: expected a non-empty array");
+    if (json_array_size(ops) > RT_PLAN_MAX_OPERATORS)
+        FAIL(WEIR_ETOOBIG, "$.operators: more than %d operators", RT_PLAN_MAX_OPERATORS);
+    p->ops = calloc(json_array_size(ops), sizeof(rt_plan_op));
+    if (!p->ops)
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < json_array_size(ops); i++) {
+        p->nops++;
+        if ((rc = load_op(p, (uint32_t)i, json_array_get(ops, i),
+                          default_parallelism > p->max_parallelism ? p->max_parallelism
+                                                                   : default_parallelism,
+                          err)))
+            goto done;
+    }
+    /* Every operator's output is consumed, and the job writes somewhere. */
+    bool sink = false;
+    for (uint32_t i = 0; i < p->nops; i++) {
+        if (p->ops[i].type == RT_OP_SINK) {
+            sink = true;
+            continue;
+        }
+        bool used = false;
+        for (uint32_t j = i + 1; j < p->nops; j++)
+            if (p->ops[j].input == (int)i)
+                used = true;
+        if (!used)
+            FAIL(WEIR_EINVAL, "%s: the output of '%s' goes nowhere (no operator has it as input)",
+                 p->ops[i].path, p->ops[i].id);
+    }
+    if (!sink)
+        FAIL(WEIR_EINVAL, "$.operators: a job needs at least one sink");
+    for (uint32_t i = 0; i < p->nops; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(p->ops[i].uid, p->ops[j].uid) == 0)
+                FAIL(WEIR_EDUPLICATE,
+                     "%s: operators '%s' and '%s' have the same uid %s (give them distinct "
+                     "\"uid\" values)",
+                     p->ops[i].path, p->ops[j].id, p->ops[i].id, p->ops[i].uid);
+    *out = p;
+    p = NULL;
+done:
+    rt_plan_free(p);
+    return rc;
+}
+
+int rt_plan_load_file(const char *path, uint32_t default_parallelism, rt_plan **out,
+                      weir_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return weir_error_set(err, errno == ENOENT ? WEIR_ENOTFOUND : WEIR_EIO, "%s: %s", path,
+                              strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (len + 65536 > cap) {
+            cap = cap ? cap * 2 : 131072;
+            if (cap > (64u << 20)) {
+                rc = weir_error_set(err, WEIR_ETOOBIG, "%s: larger than 64 MiB", path);
+                goto done;
+            }
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+                goto done;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    if (ferror(f)) {
+        rc = weir_error_set(err, WEIR_EIO, "%s: read error", path);
+        goto done;
+    }
+    rc = rt_plan_load(buf, len, path, default_parallelism, out, err);
+done:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+void rt_plan_free(rt_plan *p)
+{
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < p->nops; i++) {
+        rt_plan_op *op = &p->ops[i];
+        free(op->id);
+        free(op->path);
+        free(op->part_keys);
+        rt_schema_free(op->out);
+        free(op->connector);
+        json_decref(op->options);
+        free(op->keys);
+        for (uint32_t j = 0; j < op->naggs; j++)
+            free(op->aggs[j].name);
+        free(op->aggs);
+    }
+    free(p->ops);
+    free(p->name);
+    free(p->path);
+    json_decref(p->doc);
+    free(p);
+}
