@@ -35,7 +35,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-    fprintf(stderr, "Usage: weir run [--config FILE|DIR] [-Dkey=value ...] PLAN.json\n"
+    fprintf(stderr, "Usage: weir run [--config FILE|DIR] [--log-level LEVEL] [-Dkey=value ...] PLAN.json\n"
                     "\n"
                     "Runs a job plan in this process. Signals: SIGUSR1 takes a savepoint,\n"
                     "SIGUSR2 stops with a savepoint, SIGINT/SIGTERM cancel.\n");
@@ -95,7 +95,7 @@ static int load_options(const config *c, rt_job_options *o, uint32_t *par, weir_
     o->tolerable_failures = (int)v;
     if ((rc = config_get_int_in(c, "execution.checkpointing.max-concurrent-checkpoints", 1, 1, 1,
                                 &v, err)))
-        return weir_error_prefix(err, "(only 1 is supported) ");
+        return weir_error_prefix(err, "(only 1 is supported)");
     if ((rc = config_get_int_in(c,
                                 first_set(c, KEYS("execution.checkpointing.num-retained",
                                                   "state.checkpoints.num-retained")),
@@ -169,6 +169,14 @@ int rt_run_main(int argc, char **argv)
             continue;
         if (!strcmp(argv[i], "--config") && i + 1 < argc)
             conf = argv[++i];
+        else if (!strcmp(argv[i], "--log-level") && i + 1 < argc) {
+            enum log_level lv;
+            if (log_parse_level(argv[++i], &lv)) {
+                fprintf(stderr, "weir run: --log-level: unknown level '%s'\n", argv[i]);
+                goto out;
+            }
+            log_set_level(lv);
+        }
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage();
             code = 0;

@@ -325,7 +325,7 @@ static int make_op(job *j, uint32_t idx, uint32_t subtask, rt_op **out, weir_err
         rt_state_key_group_range(p->max_parallelism, pop->parallelism, subtask, &so.kg_first,
                                  &so.kg_last);
         if ((rc = rt_state_open(&so, &op->state, err)))
-            return weir_error_prefix(err, "%s: ", pop->path);
+            return weir_error_prefix(err, "%s", pop->path);
     }
     return 0;
 }
@@ -503,6 +503,15 @@ static int task_end(task *t)
         }
     rt_op *last = t->ops[t->nops - 1];
     for (uint32_t i = 0; i < last->nouts; i++)
+        rt_output_control(last->outs[i], RT_MSG_END, 1, false);
+    return 0;
+}
+
+/* Stop after a savepoint without draining: no end of input, no final watermark. */
+static int task_stop(task *t)
+{
+    rt_op *last = t->ops[t->nops - 1];
+    for (uint32_t i = 0; i < last->nouts; i++)
         rt_output_control(last->outs[i], RT_MSG_END, 0, false);
     return 0;
 }
@@ -535,12 +544,7 @@ static int source_loop(task *t)
             if ((rc = task_barrier(t, id, sp)))
                 break;
             if (stop) {
-                /* Stop without draining: no final watermark, state stays as snapshotted. */
-                for (uint32_t i = 0; i < src->nouts; i++)
-                    rt_output_control(src->outs[i], RT_MSG_END, 0, false);
-                rt_op *last = t->ops[t->nops - 1];
-                for (uint32_t i = 0; last != src && i < last->nouts; i++)
-                    rt_output_control(last->outs[i], RT_MSG_END, 0, false);
+                rc = task_stop(t);
                 break;
             }
         }
@@ -585,7 +589,7 @@ static int input_loop(task *t)
         wm[i] = RT_WATERMARK_MIN;
     uint32_t nended = 0, aligned = 0;
     uint64_t aligning = 0;
-    bool aligning_sp = false;
+    bool aligning_sp = false, stopped = false;
     rt_op *head = t->ops[0];
     while (!atomic_load(&j->failed)) {
         rt_msg m;
@@ -608,8 +612,7 @@ static int input_loop(task *t)
             for (uint32_t i = 0; i < n; i++)
                 if (!ended[i] && wm[i] < low)
                     low = wm[i];
-            if (low != RT_WATERMARK_MAX || nended + 1 >= n)
-                rc = deliver_watermark(head, low == RT_WATERMARK_MAX ? m.value : low);
+            rc = deliver_watermark(head, low);
             break;
         }
         case RT_MSG_BARRIER:
@@ -624,8 +627,12 @@ static int input_loop(task *t)
             aligned++;
             break;
         case RT_MSG_END:
+            /* A drained input sent its final watermark before; one that stopped with a
+             * savepoint did not, and must not advance anything now. */
             ended[which] = true;
             nended++;
+            if (m.value == 0)
+                stopped = true;
             break;
         }
         if (rc)
@@ -646,7 +653,7 @@ static int input_loop(task *t)
             }
         }
         if (nended == n) {
-            rc = task_end(t);
+            rc = stopped ? task_stop(t) : task_end(t);
             break;
         }
     }
@@ -666,9 +673,19 @@ static void *task_main(void *arg)
         if (!t->err.code)
             weir_error_set(&t->err, rc, "%s", weir_strerror(rc));
         weir_error e = t->err;
-        weir_error_prefix(&e, "task %s (%u/%u): ", j->plan->ops[j->chains[t->chain].ops[0]].id,
+        weir_error_prefix(&e, "task %s (%u/%u)", j->plan->ops[j->chains[t->chain].ops[0]].id,
                           t->subtask + 1, j->chains[t->chain].parallelism);
         job_fail(j, &e);
+    }
+    for (uint32_t i = 0; i < t->nops; i++) {
+        rt_op *op = t->ops[i];
+        char in[24], out[24], late[24], sub[16];
+        snprintf(in, sizeof(in), "%llu", (unsigned long long)op->rows_in);
+        snprintf(out, sizeof(out), "%llu", (unsigned long long)op->rows_out);
+        snprintf(late, sizeof(late), "%llu", (unsigned long long)op->late_dropped);
+        snprintf(sub, sizeof(sub), "%u", t->subtask);
+        log_debug("operator subtask ended", "operator", op->pop->id, "subtask", sub, "rows_in",
+                  in, "rows_out", out, "late_dropped", late);
     }
     atomic_store(&t->done, true);
     return NULL;
@@ -771,7 +788,7 @@ static int restore_job(job *j, const char *path, weir_error *err)
             }
             if ((rc = op->vt->restore(op, &c))) {
                 *err = t->err;
-                weir_error_prefix(err, "restoring from %s: ", path);
+                weir_error_prefix(err, "restoring from %s", path);
             }
         }
     }

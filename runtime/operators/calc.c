@@ -84,7 +84,7 @@ static int calc_process(rt_op *op, const rt_batch *in)
     rt_batch_reset(c->out);
     for (uint32_t i = 0; i < c->nproj; i++)
         if ((rc = rt_expr_eval(c->proj[i], src, c->out, i, op->err)))
-            return weir_error_prefix(op->err, "calc '%s': ", op->pop->id);
+            return weir_error_prefix(op->err, "calc '%s'", op->pop->id);
     memcpy(c->out->kind, src->kind, src->n);
     c->out->n = src->n;
     return rt_op_emit(op, c->out);
