@@ -1,0 +1,348 @@
+#!/usr/bin/python3
+"""Acceptance tests of the runtime engine: the real `weir run` process, real RocksDB, real files.
+
+Each case prints PASS/FAIL; the last line is "CASES passed=N failed=M" for scripts/run-tests.sh.
+Expected results are computed here, independently of the engine, from the datagen formula
+documented in docs/connectors.md (runtime/connectors/tests/datagen_model.py).
+"""
+import collections
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "runtime", "connectors", "tests"))
+import datagen_model  # noqa: E402
+
+WEIR = os.environ.get("WEIR_BIN", os.path.join(ROOT, "build", "bin", "weir"))
+EXAMPLE = os.path.join(ROOT, "runtime", "plan", "examples", "tumble-count.json")
+ROW = re.compile(r"^(?:\S*> )?([+-][IUD])\[(.*)\]$")
+
+passed = failed = 0
+WORK = tempfile.mkdtemp(prefix="weir-rt-")
+
+
+def case(name):
+    def wrap(fn):
+        def run():
+            global passed, failed
+            t0 = time.time()
+            try:
+                fn()
+                passed += 1
+                print(f"PASS {name} ({time.time() - t0:.1f}s)", flush=True)
+            except Exception as e:  # noqa: BLE001 - report every failure the same way
+                failed += 1
+                print(f"FAIL {name}: {e}", flush=True)
+        run.__name__ = name
+        return run
+    return wrap
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def plan(**changes):
+    p = json.load(open(EXAMPLE))
+    src = p["operators"][0]["options"]
+    src.update(changes.pop("options", {}))
+    for k, v in changes.items():
+        p[k] = v
+    return p
+
+
+def write_plan(p, name):
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        json.dump(p, f)
+    return path
+
+
+def run(plan_path, *dflags, timeout=300, check_rc=True):
+    args = [WEIR, "run"] + [f"-D{d}" for d in dflags] + [plan_path]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    if check_rc and r.returncode != 0:
+        raise AssertionError(f"weir run exited {r.returncode}: {r.stderr[-2000:]}")
+    return r
+
+
+def rows(text):
+    out = []
+    for line in text.splitlines():
+        m = ROW.match(line)
+        if m:
+            out.append((m.group(1), [x.strip() for x in m.group(2).split(",")]))
+    return out
+
+
+def window_results(text):
+    """{(key, window_start): (count, sum)} from +I rows; a window emitted twice with different
+    values is an error (exactly-once)."""
+    res = {}
+    for kind, cols in rows(text):
+        check(kind == "+I", f"unexpected row kind {kind}")
+        key = (cols[0], cols[1])
+        val = (int(cols[4]), int(cols[5]))
+        if key in res and res[key] != val:
+            raise AssertionError(f"window {key} emitted twice with different results: "
+                                 f"{res[key]} and {val}")
+        res[key] = val
+    return res
+
+
+def fmt_ts(ms):
+    t = time.gmtime(ms // 1000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", t) + f".{ms % 1000:03d}"
+
+
+def expected_windows(p):
+    """Recomputes the example plan's TUMBLE(10 s) COUNT/SUM by k from the datagen formula."""
+    src = p["operators"][0]
+    n = int(src["options"]["number-of-rows"])
+    gen = datagen_model.Datagen(src["schema"], src["options"])
+    res = collections.defaultdict(lambda: [0, 0])
+    for i in range(n):
+        r = gen.row(i)
+        ts = r["id"] * 10
+        start = ts - ts % 10000
+        acc = res[(str(r["k"]), fmt_ts(start))]
+        acc[0] += 1
+        acc[1] += r["v"]
+    return {k: tuple(v) for k, v in res.items()}
+
+
+@case("tumble results equal an independent computation at parallelism 1 and 4")
+def tumble_exact():
+    p = plan()
+    path = write_plan(p, "tumble.json")
+    want = expected_windows(p)
+    for par in (1, 4):
+        got = window_results(run(path, f"parallelism.default={par}").stdout)
+        check(got == want, f"p={par}: {len(got)} windows, want {len(want)}; first difference: "
+              f"{next(((k, got.get(k), v) for k, v in want.items() if got.get(k) != v), None)}")
+
+
+@case("hashmap and rocksdb give identical results")
+def backends_identical():
+    path = write_plan(plan(), "backends.json")
+    a = run(path, "parallelism.default=2", "state.backend.type=hashmap").stdout
+    b = run(path, "parallelism.default=2", "state.backend.type=rocksdb",
+            f"state.backend.rocksdb.localdir={WORK}").stdout
+    check(sorted(a.splitlines()) == sorted(b.splitlines()), "outputs differ")
+    check(len(a.splitlines()) > 100, "too few rows")
+
+
+def latest_checkpoint(job_dir):
+    best = None
+    for d in os.listdir(job_dir):
+        if d.startswith("chk-") and os.path.exists(os.path.join(job_dir, d, "_metadata")):
+            n = int(d[4:])
+            if best is None or n > best[0]:
+                best = (n, os.path.join(job_dir, d))
+    return best[1] if best else None
+
+
+@case("SIGKILL at random points, restart from the latest checkpoint: exactly the unfailed results")
+def kill_restart():
+    p = plan(options={"number-of-rows": "400000", "rows-per-second": "150000",
+                      "fields.id.end": "399999"})
+    path = write_plan(p, "kill.json")
+    want = expected_windows(p)
+    rnd = random.Random(int(os.environ.get("WEIR_TEST_SEED", "7")))
+    for attempt in range(3):
+        ck = os.path.join(WORK, f"ck-kill-{attempt}")
+        job = "%032x" % (attempt + 1)
+        flags = [f"state.checkpoints.dir=file://{ck}", "execution.checkpointing.interval=150ms",
+                 f"$internal.pipeline.job-id={job}", "parallelism.default=2",
+                 "restart-strategy.type=none"]
+        outputs = []
+        restore = None
+        kills = 0
+        while True:
+            args = [WEIR, "run"] + [f"-D{f}" for f in flags]
+            if restore:
+                args.append(f"-Dexecution.savepoint.path={restore}")
+            args.append(path)
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+            if kills < 2:
+                try:
+                    out, err = proc.communicate(timeout=rnd.uniform(0.4, 2.0))
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGKILL)
+                    out, err = proc.communicate()
+                    kills += 1
+                    outputs.append(out)
+                    restore = latest_checkpoint(os.path.join(ck, job))
+                    continue
+            else:
+                out, err = proc.communicate(timeout=120)
+            check(proc.returncode == 0, f"final run exited {proc.returncode}: {err[-1500:]}")
+            outputs.append(out)
+            break
+        got = window_results("\n".join(outputs))
+        check(got == want, f"attempt {attempt}: {len(got)} windows, want {len(want)}; first "
+              f"difference: {next(((k, got.get(k), v) for k, v in want.items() if got.get(k) != v), None)}")
+
+
+def group_plan(ids=("src", "calc", "agg", "out")):
+    return {
+        "version": 1, "name": "counts",
+        "operators": [
+            {"id": ids[0], "type": "source", "connector": "datagen", "parallelism": 1,
+             "options": {"number-of-rows": "300000", "rows-per-second": "100000", "seed": "3",
+                         "fields.k.min": "0", "fields.k.max": "49"},
+             "schema": [{"name": "k", "type": "INT"}]},
+            {"id": ids[1], "type": "calc", "input": ids[0], "parallelism": 1,
+             "projection": [{"name": "k", "expr": {"kind": "column", "index": 0}}]},
+            {"id": ids[2], "type": "group_aggregate", "input": ids[1], "keys": ["k"],
+             "aggregates": [{"fn": "COUNT", "arg": None, "name": "n"}]},
+            {"id": ids[3], "type": "sink", "input": ids[2], "connector": "print"},
+        ]}
+
+
+def final_counts(text):
+    last = {}
+    for kind, cols in rows(text):
+        if kind in ("+I", "+U"):
+            last[cols[0]] = int(cols[1])
+    return last
+
+
+@case("stop with a savepoint, start from it: counts continue (same plan, regenerated plan, rescaled)")
+def savepoint_continue():
+    p = group_plan()
+    src = p["operators"][0]
+    gen = datagen_model.Datagen(src["schema"], src["options"])
+    want = collections.Counter(str(gen.row(i)["k"]) for i in range(300000))
+    variants = [("same", p, 2), ("regenerated", group_plan(("source_0", "project_1",
+                                                             "aggregate_2", "sink_3")), 3)]
+    for name, p2, par in variants:
+        path1 = write_plan(p, f"sp-{name}-1.json")
+        path2 = write_plan(p2, f"sp-{name}-2.json")
+        spdir = os.path.join(WORK, f"sp-{name}")
+        proc = subprocess.Popen([WEIR, "run", "-Dparallelism.default=2",
+                                 f"-Dstate.savepoints.dir=file://{spdir}", path1],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.2)
+        proc.send_signal(signal.SIGUSR2)
+        out1, err1 = proc.communicate(timeout=60)
+        check(proc.returncode == 0, f"{name}: stop-with-savepoint exited {proc.returncode}: {err1[-800:]}")
+        m = re.search(r'msg="savepoint completed" path=(\S+)', err1)
+        check(m, f"{name}: no savepoint path logged: {err1[-800:]}")
+        first = final_counts(out1)
+        check(0 < sum(first.values()) < 300000, f"{name}: the first run counted {sum(first.values())}")
+        r = run(path2, f"parallelism.default={par}", f"execution.savepoint.path={m.group(1)}")
+        got = final_counts(r.stdout)
+        check(got == dict(want), f"{name}: counts after restore differ from the totals "
+              f"(restarted from zero?): {sum(got.values())} vs {sum(want.values())}")
+
+
+@case("incremental RocksDB checkpoints: retention keeps num-retained, shared files referenced, new SSTs only")
+def incremental_retention():
+    p = group_plan()
+    p["operators"][0]["options"].update({"number-of-rows": "600000", "rows-per-second": "200000",
+                                        "fields.k.max": "199999"})
+    path = write_plan(p, "incr.json")
+    ck = os.path.join(WORK, "ck-incr")
+    job = "%032x" % 99
+    r = run(path, "parallelism.default=2", "state.backend.type=rocksdb",
+            f"state.backend.rocksdb.localdir={WORK}", f"state.checkpoints.dir=file://{ck}",
+            "execution.checkpointing.interval=400ms", "state.checkpoints.num-retained=2",
+            f"$internal.pipeline.job-id={job}", "state.backend.rocksdb.cache-size=2mb")
+    jd = os.path.join(ck, job)
+    done = re.findall(r'msg="checkpoint completed" id=(\d+)', r.stderr)
+    check(len(done) >= 3, f"only {len(done)} checkpoints completed")
+    chks = sorted(int(d[4:]) for d in os.listdir(jd) if d.startswith("chk-"))
+    check(len(chks) == 2, f"retained {chks}, want the last 2")
+    referenced = {}
+    for c in chks:
+        meta = json.load(open(os.path.join(jd, f"chk-{c}", "_metadata")))
+        files = []
+
+        def walk(v):
+            if isinstance(v, dict):
+                for f in v.get("files", []):
+                    if f.get("shared"):
+                        files.append((f["path"], f["size"]))
+                for k, x in v.items():
+                    if k != "files":
+                        walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+        walk(meta["operators"])
+        referenced[c] = dict(files)
+    present = set()
+    for dp, _, fs in os.walk(os.path.join(jd, "shared")):
+        for f in fs:
+            present.add(os.path.relpath(os.path.join(dp, f), jd))
+    allref = set().union(*[set(v) for v in referenced.values()])
+    check(allref <= present, f"referenced shared files missing: {sorted(allref - present)[:3]}")
+    check(present <= allref, f"unreferenced shared files left: {sorted(present - allref)[:3]}")
+    a, b = referenced[chks[0]], referenced[chks[1]]
+    new = {k: v for k, v in b.items() if k not in a}
+    check(set(a) & set(b), "the newer checkpoint references none of the older one's files")
+    check(sum(new.values()) < sum(b.values()),
+          f"the newer checkpoint uploaded everything again ({sum(new.values())} bytes)")
+
+
+@case("bad input: malformed plan, unknown option, type error, corrupted metadata give specific errors")
+def errors():
+    cases = [
+        ('{"version":1,"operators":[{"id":"s","type":"source"}]}', "$.operators[0]"),
+        (json.dumps(plan(options={"rows-per-sec": "1"})), "rows-per-sec"),
+    ]
+    p = plan()
+    p["operators"][1]["filter"] = {"kind": "call", "fn": "PLUS", "args": [
+        {"kind": "column", "index": 0}, {"kind": "literal", "type": "STRING", "value": "x"}]}
+    cases.append((json.dumps(p), "$.operators[1].filter"))
+    for i, (text, needle) in enumerate(cases):
+        path = os.path.join(WORK, f"bad-{i}.json")
+        open(path, "w").write(text)
+        r = run(path, check_rc=False)
+        check(r.returncode == 2, f"case {i}: exit {r.returncode}, want 2")
+        check(needle in r.stderr, f"case {i}: '{needle}' not in: {r.stderr.strip()}")
+    # corrupted metadata and a missing state file
+    spdir = os.path.join(WORK, "sp-bad")
+    path = write_plan(group_plan(), "sp-bad.json")
+    proc = subprocess.Popen([WEIR, "run", f"-Dstate.savepoints.dir=file://{spdir}", path],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.8)
+    proc.send_signal(signal.SIGUSR2)
+    _, err = proc.communicate(timeout=60)
+    sp = re.search(r'msg="savepoint completed" path=(\S+)', err).group(1)
+    broken = sp + "-broken"
+    shutil.copytree(sp, broken)
+    with open(os.path.join(broken, "_metadata"), "r+") as f:
+        f.truncate(40)
+    r = run(path, f"execution.savepoint.path={broken}", check_rc=False)
+    check(r.returncode == 1 and "_metadata" in r.stderr, f"corrupted metadata: {r.returncode} {r.stderr[-400:]}")
+    missing = sp + "-missing"
+    shutil.copytree(sp, missing)
+    for dp, _, fs in os.walk(missing):
+        for f in fs:
+            if f != "_metadata":
+                os.unlink(os.path.join(dp, f))
+    r = run(path, f"execution.savepoint.path={missing}", check_rc=False)
+    check(r.returncode == 1 and missing in r.stderr, f"missing state file: {r.returncode} {r.stderr[-400:]}")
+
+
+if __name__ == "__main__":
+    only = sys.argv[1:]
+    for fn in [tumble_exact, backends_identical, kill_restart, savepoint_continue,
+               incremental_retention, errors]:
+        if not only or fn.__name__ in only:
+            fn()
+    shutil.rmtree(WORK, ignore_errors=True)
+    print(f"CASES passed={passed} failed={failed}")
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,185 @@
+/*
+ * test_plan.c - the plan loader: a valid plan's derived schemas, partitions and uids, and one
+ * malformed plan per check, each failing with the JSON path of what is wrong.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "runtime/plan/plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SRC                                                                                    \
+    "{\"id\":\"src\",\"type\":\"source\",\"connector\":\"datagen\",\"options\":{"              \
+    "\"number-of-rows\":\"10\"},\"schema\":[{\"name\":\"k\",\"type\":\"INT\"},"                \
+    "{\"name\":\"v\",\"type\":\"BIGINT\"},{\"name\":\"t\",\"type\":\"TIMESTAMP(3)\"}]}"
+#define WM "{\"id\":\"wm\",\"type\":\"watermark\",\"input\":\"src\",\"rowtime\":\"t\"}"
+#define WIN(extra)                                                                             \
+    "{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"wm\",\"rowtime\":\"t\","        \
+    "\"keys\":[\"k\"],\"window\":{\"kind\":\"tumble\",\"sizeMs\":1000},\"aggregates\":["       \
+    "{\"fn\":\"COUNT\",\"arg\":null,\"name\":\"c\"},{\"fn\":\"SUM\",\"arg\":\"v\","           \
+    "\"name\":\"s\"}]" extra "}"
+#define SINK(in) "{\"id\":\"out\",\"type\":\"sink\",\"input\":\"" in "\",\"connector\":\"print\"}"
+
+static rt_plan *load_ok(const char *text, uint32_t par)
+{
+    rt_plan *p = NULL;
+    weir_error err = {0};
+    if (rt_plan_load(text, strlen(text), "test", par, &p, &err))
+        fail_msg("load: %s", err.msg);
+    return p;
+}
+
+static void test_valid(void **state)
+{
+    (void)state;
+    const char *text = "{\"version\":1,\"name\":\"j\",\"operators\":[" SRC "," WM "," WIN("")
+        "," SINK("win") "]}";
+    rt_plan *p = load_ok(text, 4);
+    assert_int_equal(p->nops, 4);
+    assert_int_equal(p->max_parallelism, 128);
+    const rt_plan_op *w = &p->ops[2];
+    assert_int_equal(w->parallelism, 4);
+    assert_int_equal(w->partition, RT_PART_HASH);
+    assert_int_equal(w->npart_keys, 1);
+    assert_int_equal(w->out->ncols, 6);
+    assert_string_equal(w->out->names[1], "window_start");
+    assert_string_equal(w->out->names[4], "c");
+    assert_int_equal(w->out->types[4].kind, RT_BIGINT);
+    assert_int_equal(w->out->types[4].nullable, 0);
+    assert_int_equal(w->out->types[5].kind, RT_BIGINT);
+    assert_true(w->out->types[3].rowtime);
+    assert_true(p->ops[1].out->types[2].rowtime);
+    assert_int_equal(p->ops[1].partition, RT_PART_FORWARD);
+    /* uids: stable across ids, names and parallelism; different for different content */
+    char uid_win[33];
+    memcpy(uid_win, w->uid, 33);
+    rt_plan_free(p);
+    const char *renamed =
+        "{\"version\":1,\"operators\":["
+        "{\"id\":\"source_1\",\"type\":\"source\",\"connector\":\"datagen\",\"options\":{"
+        "\"number-of-rows\":\"99\"},\"schema\":[{\"name\":\"k\",\"type\":\"INT\"},"
+        "{\"name\":\"v\",\"type\":\"BIGINT\"},{\"name\":\"t\",\"type\":\"TIMESTAMP(3)\"}]},"
+        "{\"id\":\"w2\",\"type\":\"watermark\",\"input\":\"source_1\",\"rowtime\":\"t\"},"
+        "{\"id\":\"agg\",\"type\":\"window_aggregate\",\"input\":\"w2\",\"rowtime\":\"t\","
+        "\"keys\":[\"k\"],\"window\":{\"kind\":\"tumble\",\"sizeMs\":1000},\"aggregates\":["
+        "{\"fn\":\"COUNT\",\"arg\":null,\"name\":\"c\"},{\"fn\":\"SUM\",\"arg\":\"v\","
+        "\"name\":\"s\"}],\"parallelism\":3},"
+        "{\"id\":\"o\",\"type\":\"sink\",\"input\":\"agg\",\"connector\":\"print\"}]}";
+    p = load_ok(renamed, 1);
+    assert_string_equal(p->ops[2].uid, uid_win);
+    rt_plan_free(p);
+    const char *changed = "{\"version\":1,\"operators\":[" SRC "," WM "," WIN(
+        ",\"uid\":\"my-window\"") "," SINK("win") "]}";
+    p = load_ok(changed, 1);
+    assert_string_equal(p->ops[2].uid, "my-window");
+    rt_plan_free(p);
+}
+
+static void bad(const char *text, int code, const char *needle)
+{
+    rt_plan *p = NULL;
+    weir_error err = {0};
+    int rc = rt_plan_load(text, strlen(text), "test", 1, &p, &err);
+    if (rc != code || !strstr(err.msg, needle))
+        fail_msg("expected %d with '%s', got %d: %s", code, needle, rc, err.msg);
+    assert_null(p);
+}
+
+#define PLAN(...) "{\"version\":1,\"operators\":[" __VA_ARGS__ "]}"
+
+static void test_errors(void **state)
+{
+    (void)state;
+    bad("{", WEIR_EPARSE, "test:1:");
+    bad("[]", WEIR_EPARSE, "$: a plan is a JSON object");
+    bad("{\"version\":2,\"operators\":[]}", WEIR_EUNSUPPORTED, "$.version: plan version 2");
+    bad("{\"operators\":[]}", WEIR_EPARSE, "$.version");
+    bad("{\"version\":1,\"operators\":[],\"bogus\":1}", WEIR_EPARSE, "unknown field 'bogus'");
+    bad(PLAN(), WEIR_EPARSE, "$.operators: expected a non-empty array");
+    bad(PLAN(SRC), WEIR_EINVAL, "goes nowhere");
+    bad(PLAN(SRC "," SINK("nope")), WEIR_EINVAL, "$.operators[1].input: no earlier operator");
+    bad(PLAN(SRC "," SINK("src") "," SINK("src")), WEIR_EDUPLICATE, "$.operators[2].id");
+    bad(PLAN("{\"id\":\"x\",\"type\":\"magic\"}"), WEIR_EUNSUPPORTED,
+        "$.operators[0].type: unknown operator type 'magic'");
+    bad(PLAN("{\"id\":\"src\",\"type\":\"source\",\"connector\":\"datagen\",\"schema\":[{"
+             "\"name\":\"k\",\"type\":\"INTEGR\"}]}," SINK("src")),
+        WEIR_ETYPE, "$.operators[0].schema[0].type: unknown type 'INTEGR'");
+    bad(PLAN("{\"id\":\"src\",\"type\":\"source\",\"connector\":\"kafkaa\",\"schema\":[{"
+             "\"name\":\"k\",\"type\":\"INT\"}]}," SINK("src")),
+        WEIR_EUNSUPPORTED, "$.operators[0].connector: no source connector 'kafkaa'");
+    bad(PLAN("{\"id\":\"src\",\"type\":\"source\",\"connector\":\"datagen\",\"options\":{"
+             "\"rows-per-secnd\":\"5\"},\"schema\":[{\"name\":\"k\",\"type\":\"INT\"}]},"
+             SINK("src")),
+        WEIR_EINVAL, "rows-per-secnd");
+    bad(PLAN(SRC ",{\"id\":\"c\",\"type\":\"calc\",\"input\":\"src\",\"filter\":{\"kind\":"
+             "\"column\",\"index\":0}}," SINK("c")),
+        WEIR_ETYPE, "$.operators[1].filter: a filter must be BOOLEAN, not INT");
+    bad(PLAN(SRC ",{\"id\":\"c\",\"type\":\"calc\",\"input\":\"src\",\"projection\":[{\"name\":"
+             "\"x\",\"expr\":{\"kind\":\"column\",\"index\":7}}]}," SINK("c")),
+        WEIR_EPARSE, "$.operators[1].projection[0].expr");
+    bad(PLAN(SRC "," WIN("") "," SINK("win")), WEIR_EINVAL, "$.operators[1].input");
+    bad(PLAN(SRC ",{\"id\":\"wm\",\"type\":\"watermark\",\"input\":\"src\",\"rowtime\":\"v\"},"
+             SINK("wm")),
+        WEIR_ETYPE, "$.operators[1].rowtime: a watermark needs a TIMESTAMP");
+    bad(PLAN(SRC ",{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"src\","
+             "\"rowtime\":\"t\",\"keys\":[\"k\"],\"window\":{\"kind\":\"tumble\",\"sizeMs\":10},"
+             "\"aggregates\":[]}," SINK("win")),
+        WEIR_EINVAL, "not an event-time attribute");
+    bad(PLAN(SRC "," WM ",{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"wm\","
+                 "\"rowtime\":\"t\",\"keys\":[\"zz\"],\"window\":{\"kind\":\"tumble\","
+                 "\"sizeMs\":10},\"aggregates\":[]}," SINK("win")),
+        WEIR_EINVAL, "$.operators[2].keys[0]: no input column named 'zz'");
+    bad(PLAN(SRC "," WM ",{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"wm\","
+                 "\"rowtime\":\"t\",\"keys\":[0],\"window\":{\"kind\":\"hop\",\"sizeMs\":10,"
+                 "\"slideMs\":3},\"aggregates\":[]}," SINK("win")),
+        WEIR_EINVAL, "must be a multiple of the slide");
+    bad(PLAN(SRC "," WM ",{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"wm\","
+                 "\"rowtime\":\"t\",\"keys\":[0],\"window\":{\"kind\":\"session\",\"sizeMs\":10},"
+                 "\"aggregates\":[]}," SINK("win")),
+        WEIR_EUNSUPPORTED, "$.operators[2].window.kind: unknown window kind 'session'");
+    bad(PLAN(SRC "," WM ",{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"wm\","
+                 "\"rowtime\":\"t\",\"keys\":[0],\"window\":{\"kind\":\"tumble\",\"sizeMs\":10},"
+                 "\"aggregates\":[{\"fn\":\"SUM\",\"arg\":\"t\",\"name\":\"s\"}]}," SINK("win")),
+        WEIR_ETYPE, "$.operators[2].aggregates[0]: SUM needs a numeric argument, not TIMESTAMP");
+    bad(PLAN(SRC ",{\"id\":\"g\",\"type\":\"group_aggregate\",\"input\":\"src\","
+             "\"parallelism\":2,\"aggregates\":[{\"fn\":\"MEDIAN\",\"arg\":0,\"name\":\"m\"}]},"
+             SINK("g")),
+        WEIR_EUNSUPPORTED, "$.operators[1].aggregates[0].fn: unknown aggregate function");
+    bad(PLAN(SRC ",{\"id\":\"g\",\"type\":\"group_aggregate\",\"input\":\"src\","
+             "\"parallelism\":2,\"aggregates\":[]}," SINK("g")),
+        WEIR_EINVAL, "without keys runs at parallelism 1");
+    bad(PLAN(SRC ",{\"id\":\"s\",\"type\":\"sink\",\"input\":\"src\",\"connector\":\"print\","
+             "\"parallelism\":2,\"partition\":\"forward\"}"),
+        WEIR_EINVAL, "$.operators[1].partition: forward needs equal parallelism");
+    bad(PLAN(SRC ",{\"id\":\"s\",\"type\":\"sink\",\"input\":\"src\",\"connector\":\"print\","
+             "\"parallelism\":0}"),
+        WEIR_EINVAL, "$.operators[1].parallelism");
+}
+
+static void test_example_file(void **state)
+{
+    (void)state;
+    rt_plan *p = NULL;
+    weir_error err = {0};
+    if (rt_plan_load_file("runtime/plan/examples/tumble-count.json", 2, &p, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(p->nops, 5);
+    rt_plan_free(p);
+    assert_int_equal(rt_plan_load_file("/nonexistent/plan.json", 1, &p, &err), WEIR_ENOTFOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_example_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
