@@ -214,8 +214,11 @@ static int build_chains(job *j)
     for (uint32_t i = 0; i < p->nops; i++) {
         const rt_plan_op *op = &p->ops[i];
         int c = -1;
-        if (op->input >= 0 && op->partition == RT_PART_FORWARD &&
-            p->ops[op->input].parallelism == op->parallelism) {
+        /* Any partitioning between two single subtasks is forward: chain them too. */
+        bool forward =
+            op->input >= 0 && (op->partition == RT_PART_FORWARD ||
+                               (op->parallelism == 1 && p->ops[op->input].parallelism == 1));
+        if (forward && p->ops[op->input].parallelism == op->parallelism) {
             uint32_t consumers = 0;
             for (uint32_t k = 0; k < p->nops; k++)
                 consumers += p->ops[k].input == op->input;
@@ -684,8 +687,8 @@ static void *task_main(void *arg)
         snprintf(out, sizeof(out), "%llu", (unsigned long long)op->rows_out);
         snprintf(late, sizeof(late), "%llu", (unsigned long long)op->late_dropped);
         snprintf(sub, sizeof(sub), "%u", t->subtask);
-        log_debug("operator subtask ended", "operator", op->pop->id, "subtask", sub, "rows_in",
-                  in, "rows_out", out, "late_dropped", late);
+        log_debug("operator subtask ended", "operator", op->pop->id, "subtask", sub, "rows_in", in,
+                  "rows_out", out, "late_dropped", late);
     }
     atomic_store(&t->done, true);
     return NULL;
