@@ -35,10 +35,11 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-    fprintf(stderr, "Usage: weir run [--config FILE|DIR] [--log-level LEVEL] [-Dkey=value ...] PLAN.json\n"
-                    "\n"
-                    "Runs a job plan in this process. Signals: SIGUSR1 takes a savepoint,\n"
-                    "SIGUSR2 stops with a savepoint, SIGINT/SIGTERM cancel.\n");
+    fprintf(stderr,
+            "Usage: weir run [--config FILE|DIR] [--log-level LEVEL] [-Dkey=value ...] PLAN.json\n"
+            "\n"
+            "Runs a job plan in this process. Signals: SIGUSR1 takes a savepoint,\n"
+            "SIGUSR2 stops with a savepoint, SIGINT/SIGTERM cancel.\n");
 }
 
 /* The first key of `keys` that is set (Flink's deprecated names as fallbacks). */
@@ -176,8 +177,7 @@ int rt_run_main(int argc, char **argv)
                 goto out;
             }
             log_set_level(lv);
-        }
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage();
             code = 0;
             goto out;

@@ -41,7 +41,7 @@ def case(name):
             except Exception as e:  # noqa: BLE001 - report every failure the same way
                 failed += 1
                 print(f"FAIL {name}: {e}", flush=True)
-        run.__name__ = name
+        run.__name__ = fn.__name__
         return run
     return wrap
 
