@@ -955,9 +955,8 @@ static int fold(node *n, cctx *c)
     rt_arena_init(&arena);
     if (!empty)
         return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
-    n->arena = &arena;
     weir_error e = {0};
-    int rc = expr_eval_node(n, empty, 1, &e);
+    int rc = expr_eval_node(n, empty, 1, &arena, &e);
     if (rc) {
         /* A constant that fails (1/0, a bad CAST) is left to fail at run time as Flink does
          * when it is reached; most are caught here already, so report it now. */
@@ -977,7 +976,6 @@ static int fold(node *n, cctx *c)
             }
         }
     }
-    n->arena = NULL;
     rt_arena_free(&arena);
     rt_batch_free(empty);
     return rc;

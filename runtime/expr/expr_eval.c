@@ -1386,9 +1386,9 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
     }
 }
 
-int expr_eval_node(node *n, const rt_batch *in, uint32_t rows, weir_error *err)
+int expr_eval_node(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_error *err)
 {
-    return ev(n, in, rows, n->arena, err);
+    return ev(n, in, rows, arena, err);
 }
 
 int rt_expr_eval(rt_expr *e, const rt_batch *in, rt_batch *out, uint32_t out_col, weir_error *err)

@@ -100,7 +100,6 @@ struct node {
     regex_t *re;     /* constant regex */
     char *path;      /* for runtime messages */
     char *owned;     /* bytes of a constant string value (literals, folded constants) */
-    rt_arena *arena; /* where string results go during an evaluation */
 };
 
 struct rt_expr {
@@ -125,8 +124,8 @@ enum {
 };
 int expr_time_unit(const char *s);
 
-/* Evaluates `n` (and its arguments) over rows [0, rows) of `in`. */
-int expr_eval_node(node *n, const rt_batch *in, uint32_t rows, weir_error *err);
+/* Evaluates `n` (and its arguments) over rows [0, rows) of `in`; string results go to `arena`. */
+int expr_eval_node(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_error *err);
 
 /* Ensures n->out has room for `rows`. */
 int expr_node_reserve(node *n, uint32_t rows);

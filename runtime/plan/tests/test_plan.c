@@ -14,15 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SRC                                                                                    \
-    "{\"id\":\"src\",\"type\":\"source\",\"connector\":\"datagen\",\"options\":{"              \
-    "\"number-of-rows\":\"10\"},\"schema\":[{\"name\":\"k\",\"type\":\"INT\"},"                \
+#define SRC                                                                                        \
+    "{\"id\":\"src\",\"type\":\"source\",\"connector\":\"datagen\",\"options\":{"                  \
+    "\"number-of-rows\":\"10\"},\"schema\":[{\"name\":\"k\",\"type\":\"INT\"},"                    \
     "{\"name\":\"v\",\"type\":\"BIGINT\"},{\"name\":\"t\",\"type\":\"TIMESTAMP(3)\"}]}"
 #define WM "{\"id\":\"wm\",\"type\":\"watermark\",\"input\":\"src\",\"rowtime\":\"t\"}"
-#define WIN(extra)                                                                             \
-    "{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"wm\",\"rowtime\":\"t\","        \
-    "\"keys\":[\"k\"],\"window\":{\"kind\":\"tumble\",\"sizeMs\":1000},\"aggregates\":["       \
-    "{\"fn\":\"COUNT\",\"arg\":null,\"name\":\"c\"},{\"fn\":\"SUM\",\"arg\":\"v\","           \
+#define WIN(extra)                                                                                 \
+    "{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"wm\",\"rowtime\":\"t\","            \
+    "\"keys\":[\"k\"],\"window\":{\"kind\":\"tumble\",\"sizeMs\":1000},\"aggregates\":["           \
+    "{\"fn\":\"COUNT\",\"arg\":null,\"name\":\"c\"},{\"fn\":\"SUM\",\"arg\":\"v\","                \
     "\"name\":\"s\"}]" extra "}"
 #define SINK(in) "{\"id\":\"out\",\"type\":\"sink\",\"input\":\"" in "\",\"connector\":\"print\"}"
 
@@ -38,8 +38,8 @@ static rt_plan *load_ok(const char *text, uint32_t par)
 static void test_valid(void **state)
 {
     (void)state;
-    const char *text = "{\"version\":1,\"name\":\"j\",\"operators\":[" SRC "," WM "," WIN("")
-        "," SINK("win") "]}";
+    const char *text =
+        "{\"version\":1,\"name\":\"j\",\"operators\":[" SRC "," WM "," WIN("") "," SINK("win") "]}";
     rt_plan *p = load_ok(text, 4);
     assert_int_equal(p->nops, 4);
     assert_int_equal(p->max_parallelism, 128);
@@ -74,8 +74,8 @@ static void test_valid(void **state)
     p = load_ok(renamed, 1);
     assert_string_equal(p->ops[2].uid, uid_win);
     rt_plan_free(p);
-    const char *changed = "{\"version\":1,\"operators\":[" SRC "," WM "," WIN(
-        ",\"uid\":\"my-window\"") "," SINK("win") "]}";
+    const char *changed = "{\"version\":1,\"operators\":[" SRC "," WM
+                          "," WIN(",\"uid\":\"my-window\"") "," SINK("win") "]}";
     p = load_ok(changed, 1);
     assert_string_equal(p->ops[2].uid, "my-window");
     rt_plan_free(p);
@@ -114,20 +114,22 @@ static void test_errors(void **state)
              "\"name\":\"k\",\"type\":\"INT\"}]}," SINK("src")),
         WEIR_EUNSUPPORTED, "$.operators[0].connector: no source connector 'kafkaa'");
     bad(PLAN("{\"id\":\"src\",\"type\":\"source\",\"connector\":\"datagen\",\"options\":{"
-             "\"rows-per-secnd\":\"5\"},\"schema\":[{\"name\":\"k\",\"type\":\"INT\"}]},"
-             SINK("src")),
+             "\"rows-per-secnd\":\"5\"},\"schema\":[{\"name\":\"k\",\"type\":\"INT\"}]}," SINK(
+                 "src")),
         WEIR_EINVAL, "rows-per-secnd");
     bad(PLAN(SRC ",{\"id\":\"c\",\"type\":\"calc\",\"input\":\"src\",\"filter\":{\"kind\":"
-             "\"column\",\"index\":0}}," SINK("c")),
+                 "\"column\",\"index\":0}}," SINK("c")),
         WEIR_ETYPE, "$.operators[1].filter: a filter must be BOOLEAN, not INT");
     bad(PLAN(SRC ",{\"id\":\"c\",\"type\":\"calc\",\"input\":\"src\",\"projection\":[{\"name\":"
-             "\"x\",\"expr\":{\"kind\":\"column\",\"index\":7}}]}," SINK("c")),
+                 "\"x\",\"expr\":{\"kind\":\"column\",\"index\":7}}]}," SINK("c")),
         WEIR_EPARSE, "$.operators[1].projection[0].expr");
     bad(PLAN(SRC "," WIN("") "," SINK("win")), WEIR_EINVAL, "$.operators[1].input");
-    bad(PLAN(SRC ",{\"id\":\"wm\",\"type\":\"watermark\",\"input\":\"src\",\"rowtime\":\"v\"},"
-             SINK("wm")),
+    bad(PLAN(SRC
+             ",{\"id\":\"wm\",\"type\":\"watermark\",\"input\":\"src\",\"rowtime\":\"v\"}," SINK(
+                 "wm")),
         WEIR_ETYPE, "$.operators[1].rowtime: a watermark needs a TIMESTAMP");
-    bad(PLAN(SRC ",{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"src\","
+    bad(PLAN(SRC
+             ",{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"src\","
              "\"rowtime\":\"t\",\"keys\":[\"k\"],\"window\":{\"kind\":\"tumble\",\"sizeMs\":10},"
              "\"aggregates\":[]}," SINK("win")),
         WEIR_EINVAL, "not an event-time attribute");
@@ -148,17 +150,17 @@ static void test_errors(void **state)
                  "\"aggregates\":[{\"fn\":\"SUM\",\"arg\":\"t\",\"name\":\"s\"}]}," SINK("win")),
         WEIR_ETYPE, "$.operators[2].aggregates[0]: SUM needs a numeric argument, not TIMESTAMP");
     bad(PLAN(SRC ",{\"id\":\"g\",\"type\":\"group_aggregate\",\"input\":\"src\","
-             "\"parallelism\":2,\"aggregates\":[{\"fn\":\"MEDIAN\",\"arg\":0,\"name\":\"m\"}]},"
-             SINK("g")),
+                 "\"parallelism\":2,\"aggregates\":[{\"fn\":\"MEDIAN\",\"arg\":0,\"name\":\"m\"}]}"
+                 "," SINK("g")),
         WEIR_EUNSUPPORTED, "$.operators[1].aggregates[0].fn: unknown aggregate function");
     bad(PLAN(SRC ",{\"id\":\"g\",\"type\":\"group_aggregate\",\"input\":\"src\","
-             "\"parallelism\":2,\"aggregates\":[]}," SINK("g")),
+                 "\"parallelism\":2,\"aggregates\":[]}," SINK("g")),
         WEIR_EINVAL, "without keys runs at parallelism 1");
     bad(PLAN(SRC ",{\"id\":\"s\",\"type\":\"sink\",\"input\":\"src\",\"connector\":\"print\","
-             "\"parallelism\":2,\"partition\":\"forward\"}"),
+                 "\"parallelism\":2,\"partition\":\"forward\"}"),
         WEIR_EINVAL, "$.operators[1].partition: forward needs equal parallelism");
     bad(PLAN(SRC ",{\"id\":\"s\",\"type\":\"sink\",\"input\":\"src\",\"connector\":\"print\","
-             "\"parallelism\":0}"),
+                 "\"parallelism\":0}"),
         WEIR_EINVAL, "$.operators[1].parallelism");
 }
 
