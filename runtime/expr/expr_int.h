@@ -96,10 +96,10 @@ struct node {
     bool borrowed; /* `out` arrays point into the input batch */
     rt_col out;
     uint32_t cap;
-    int unit;        /* EXTRACT/TIMESTAMPADD/TIMESTAMPDIFF time unit, TRIM side */
-    regex_t *re;     /* constant regex */
-    char *path;      /* for runtime messages */
-    char *owned;     /* bytes of a constant string value (literals, folded constants) */
+    int unit;    /* EXTRACT/TIMESTAMPADD/TIMESTAMPDIFF time unit, TRIM side */
+    regex_t *re; /* constant regex */
+    char *path;  /* for runtime messages */
+    char *owned; /* bytes of a constant string value (literals, folded constants) */
 };
 
 struct rt_expr {
