@@ -386,7 +386,10 @@ static int gen_value(datagen *g, uint32_t fi, uint64_t i, rt_batch *b, uint32_t 
     rt_col *c = &b->cols[fi];
     if (f->null_rate > 0 && unit(rnd(g->seed, fi, 1, i)) < f->null_rate) {
         c->null[row] = 1;
-        c->i64[row] = 0;
+        if (rt_type_phys(f->type) == RT_PHYS_STR)
+            c->str[row] = (rt_str){NULL, 0};
+        else
+            c->i64[row] = 0;
         return 0;
     }
     c->null[row] = 0;

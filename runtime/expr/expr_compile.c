@@ -308,8 +308,7 @@ static int literal(const json_t *j, const char *path, node **out, cctx *c)
     n->is_const = true;
     int rc = 0;
     if (!v || json_is_null(v) || t.kind == RT_NULLTYPE) {
-        n->out.null[0] = 1;
-        n->out.i64[0] = 0;
+        expr_set_null(&n->out, 0);
         *out = n;
         return 0;
     }
@@ -1054,8 +1053,8 @@ static int compile_node(const json_t *j, const char *path, node **out, cctx *c)
         return weir_error_set(c->err, WEIR_EPARSE, "%s: an expression is a JSON object", path);
     if (++c->depth > MAX_DEPTH) {
         c->depth--;
-        return weir_error_set(c->err, WEIR_ETOOBIG, "%s: expression nested deeper than %d", path,
-                              MAX_DEPTH);
+        return weir_error_set(c->err, WEIR_ETOOBIG, "expression nested deeper than %d at %s",
+                              MAX_DEPTH, path);
     }
     const char *kind = json_string_value(json_object_get(j, "kind"));
     int rc;

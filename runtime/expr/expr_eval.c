@@ -134,11 +134,11 @@ static int fail(weir_error *err, const node *n, const char *fmt, const char *det
 /* Writes a value of `src` (any numeric/same-class type) into n->out[r], converted to n's type. */
 static void put_converted(node *n, uint32_t r, const node *src, uint32_t sr)
 {
-    n->out.null[r] = nul(src, sr);
-    if (n->out.null[r]) {
-        n->out.i64[r] = 0;
+    if (nul(src, sr)) {
+        expr_set_null(&n->out, r);
         return;
     }
+    n->out.null[r] = 0;
     switch (rt_type_phys(n->type)) {
     case RT_PHYS_F64:
         n->out.f64[r] = dv(src, sr);
@@ -356,8 +356,7 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
     rt_phys fp = rt_type_phys(from), tp = rt_type_phys(to);
     char buf[128];
     if (from.kind == RT_NULLTYPE || src->null[row]) {
-        dst->null[drow] = 1;
-        dst->i64[drow] = 0;
+        expr_set_null(dst, drow);
         return 0;
     }
     /* to string */
@@ -1120,10 +1119,8 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
                 pick = a[n->nargs - 1];
             if (pick)
                 put_converted(n, r, pick, r);
-            else {
-                o->null[r] = 1;
-                o->i64[r] = 0;
-            }
+            else
+                expr_set_null(o, r);
         }
         return 0;
     case OP_COALESCE:
@@ -1134,10 +1131,8 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
                     pick = a[i];
             if (pick)
                 put_converted(n, r, pick, r);
-            else {
-                o->null[r] = 1;
-                o->i64[r] = 0;
-            }
+            else
+                expr_set_null(o, r);
         }
         return 0;
     case OP_CAST:
@@ -1149,8 +1144,7 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
                 return weir_error_set(err, rc, "out of memory");
             if (rc) {
                 if (n->op == OP_TRY_CAST) {
-                    o->null[r] = 1;
-                    o->i64[r] = 0;
+                    expr_set_null(o, r);
                     continue;
                 }
                 return weir_error_set(err, rc, "%s: %s", n->path, ce.msg);
@@ -1400,11 +1394,13 @@ int rt_expr_eval(rt_expr *e, const rt_batch *in, rt_batch *out, uint32_t out_col
         return rc;
     rt_col *d = &out->cols[out_col];
     if (n->is_const) {
+        bool str = rt_type_phys(n->type) == RT_PHYS_STR;
         for (uint32_t r = 0; r < rows; r++) {
             d->null[r] = n->out.null[0];
-            d->i64[r] = n->out.i64[0];
-            if (rt_type_phys(n->type) == RT_PHYS_STR)
+            if (str)
                 d->str[r] = n->out.str[0];
+            else
+                d->i64[r] = n->out.i64[0];
         }
         return 0;
     }

@@ -124,6 +124,17 @@ enum {
 };
 int expr_time_unit(const char *s);
 
+/* Marks row r of c NULL and clears its value in the column's physical form (an i64 store into a
+ * string column would hit the wrong element). */
+static inline void expr_set_null(rt_col *c, uint32_t r)
+{
+    c->null[r] = 1;
+    if (rt_type_phys(c->type) == RT_PHYS_STR)
+        c->str[r] = (rt_str){NULL, 0};
+    else
+        c->i64[r] = 0;
+}
+
 /* Evaluates `n` (and its arguments) over rows [0, rows) of `in`; string results go to `arena`. */
 int expr_eval_node(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_error *err);
 

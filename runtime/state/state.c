@@ -179,11 +179,18 @@ int rt_state_restore(rt_state *st, const char *root, json_t *const *handles, siz
             if (rc)
                 return rc;
         } else if (strcmp(format, "rocksdb-native") == 0) {
-            if (!st->ops->restore_native)
-                return weir_error_set(err, WEIR_EUNSUPPORTED,
-                                      "a native RocksDB checkpoint cannot be restored into this "
-                                      "backend");
-            int rc = st->ops->restore_native(st, root, h, err);
+            int rc;
+            if (st->ops->restore_native)
+                rc = st->ops->restore_native(st, root, h, err);
+            else {
+                /* Another backend reads the RocksDB files through a temporary copy. */
+                char tmp[] = "/tmp/weir-restore-XXXXXX";
+                if (!mkdtemp(tmp))
+                    return weir_error_set(err, WEIR_EIO, "mkdtemp: %s", strerror(errno));
+                rc = st_native_read(root, h, tmp, st->opts.kg_first, st->opts.kg_last, restore_put,
+                                    st, err);
+                rmdir(tmp);
+            }
             if (rc)
                 return rc;
         } else

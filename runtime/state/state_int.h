@@ -110,6 +110,11 @@ typedef int (*st_put_fn)(void *ctx, uint32_t kg, uint64_t ns, const void *key, u
 int st_canonical_read(const char *path, uint32_t first, uint32_t last, st_put_fn put, void *ctx,
                       weir_error *err);
 
+/* Reads a native RocksDB checkpoint's entries in [first, last] (state_rocksdb.c); `tmpdir` is
+ * where its files are copied to be opened. */
+int st_native_read(const char *root, const json_t *handle, const char *tmpdir, uint32_t first,
+                   uint32_t last, st_put_fn put, void *ctx, weir_error *err);
+
 /* Copies a file (used for native snapshots). */
 int st_copy_file(const char *from, const char *to, weir_error *err);
 

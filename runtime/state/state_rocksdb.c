@@ -45,7 +45,6 @@ typedef struct rocks {
     json_t *pending; /* {checkpoint id: {local sst name: shared path}} */
     uint8_t keybuf[10 + RT_STATE_MAX_KEY];
     char dbpath[PATH_MAX];
-    unsigned restores;
 } rocks;
 
 #define R(st) ((rocks *)(st)->impl)
@@ -549,12 +548,16 @@ static void rk_notify_complete(rt_state *st, uint64_t id)
     }
 }
 
-static int rk_restore_native(rt_state *st, const char *root, const json_t *handle, weir_error *err)
+/* Reads the entries of a native RocksDB checkpoint (copied into a temporary directory under
+ * `tmpdir`) and hands those in [first, last] to `put`. */
+int st_native_read(const char *root, const json_t *handle, const char *tmpdir, uint32_t first,
+                   uint32_t last, st_put_fn put, void *ctx, weir_error *err)
 {
-    rocks *r = R(st);
+    static unsigned seq;
     int rc = 0;
-    char dir[PATH_MAX + 32];
-    snprintf(dir, sizeof(dir), "%s/restore-%u", st->local_dir, r->restores++);
+    char dir[PATH_MAX + 64];
+    snprintf(dir, sizeof(dir), "%s/restore-%d-%u", tmpdir, (int)getpid(),
+             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
     rmtree(dir);
     if (mkdirs(dir))
         return weir_error_set(err, WEIR_EIO, "%s: %s", dir, strerror(errno));
@@ -583,10 +586,9 @@ static int rk_restore_native(rt_state *st, const char *root, const json_t *handl
         rocksdb_free(e);
         goto done;
     }
-    rocksdb_iterator_t *it = rocksdb_create_iterator(db, r->ro);
-    rocksdb_writebatch_clear(r->wb);
-    size_t n = 0;
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it = rocksdb_create_iterator(db, ro);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && !rc; rocksdb_iter_next(it)) {
         size_t kl, vl;
         const char *k = rocksdb_iter_key(it, &kl);
         const char *v = rocksdb_iter_value(it, &vl);
@@ -595,26 +597,14 @@ static int rk_restore_native(rt_state *st, const char *root, const json_t *handl
         uint32_t kg;
         uint64_t ns;
         dbkey_split((const uint8_t *)k, &kg, &ns);
-        if (kg < st->opts.kg_first || kg > st->opts.kg_last)
+        if (kg < first || kg > last)
             continue;
-        rocksdb_writebatch_put(r->wb, k, kl, v, vl);
-        if (in_db_add(r, ns)) {
-            rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
-            break;
-        }
-        if (++n % 10000 == 0) {
-            rocksdb_write(r->db, r->wo, r->wb, &e);
-            rocksdb_writebatch_clear(r->wb);
-            if (e)
-                break;
-        }
+        if ((rc = put(ctx, kg, ns, k + 10, (uint32_t)(kl - 10), v, (uint32_t)vl)))
+            weir_error_set(err, rc, "restoring RocksDB files from %s: %s", root, weir_strerror(rc));
     }
-    if (!e && !rc)
-        rocksdb_write(r->db, r->wo, r->wb, &e);
-    rocksdb_writebatch_clear(r->wb);
-    if (!e)
-        rocksdb_iter_get_error(it, &e);
+    rocksdb_iter_get_error(it, &e);
     rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
     rocksdb_close(db);
     if (e) {
         rc = weir_error_set(err, WEIR_EIO, "restoring RocksDB files from %s: %s", root, e);
@@ -622,6 +612,55 @@ static int rk_restore_native(rt_state *st, const char *root, const json_t *handl
     }
 done:
     rmtree(dir);
+    return rc;
+}
+
+/* Restored entries go straight into RocksDB in batches, bypassing the cache. */
+typedef struct bulk {
+    rocks *r;
+    size_t n;
+} bulk;
+
+static int bulk_put(void *ctx, uint32_t kg, uint64_t ns, const void *key, uint32_t klen,
+                    const void *val, uint32_t vlen)
+{
+    bulk *b = ctx;
+    rocks *r = b->r;
+    uint32_t kl = dbkey(r->keybuf, kg, ns, key, klen);
+    rocksdb_writebatch_put(r->wb, (const char *)r->keybuf, kl, val, vlen);
+    if (in_db_add(r, ns))
+        return WEIR_ENOMEM;
+    if (++b->n % 10000 == 0) {
+        char *e = NULL;
+        rocksdb_write(r->db, r->wo, r->wb, &e);
+        rocksdb_writebatch_clear(r->wb);
+        if (e) {
+            rocksdb_free(e);
+            return WEIR_EIO;
+        }
+    }
+    return 0;
+}
+
+static int rk_restore_native(rt_state *st, const char *root, const json_t *handle, weir_error *err)
+{
+    rocks *r = R(st);
+    int rc = flush_dirty(r);
+    if (rc)
+        return weir_error_set(err, rc, "state: writing the cache to RocksDB failed");
+    bulk b = {.r = r};
+    rocksdb_writebatch_clear(r->wb);
+    rc = st_native_read(root, handle, st->local_dir, st->opts.kg_first, st->opts.kg_last, bulk_put,
+                        &b, err);
+    if (!rc) {
+        char *e = NULL;
+        rocksdb_write(r->db, r->wo, r->wb, &e);
+        if (e) {
+            rc = weir_error_set(err, WEIR_EIO, "state: restoring into RocksDB: %s", e);
+            rocksdb_free(e);
+        }
+    }
+    rocksdb_writebatch_clear(r->wb);
     return rc;
 }
 
