@@ -7,6 +7,7 @@
 #include "runtime/connectors/connector.h"
 #include "runtime/engine/operator.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 typedef struct sink_op {
@@ -15,10 +16,36 @@ typedef struct sink_op {
     void *self;
 } sink_op;
 
+/*
+ * Fault injection for tests of restarts: with WEIR_FAULT_SINK_FAIL_AFTER_ROWS=N in the
+ * environment, the first sink batch that takes the process past N rows fails, once per process
+ * (SQLite-style fault injection; unset in production).
+ */
+static atomic_long fault_rows;
+static atomic_bool fault_fired;
+
+static int maybe_fault(rt_op *op, uint32_t rows)
+{
+    static long limit = -2;
+    if (limit == -2) {
+        const char *v = getenv("WEIR_FAULT_SINK_FAIL_AFTER_ROWS");
+        limit = v ? atol(v) : -1;
+    }
+    if (limit < 0 || atomic_load(&fault_fired))
+        return 0;
+    if (atomic_fetch_add(&fault_rows, rows) + rows > limit && !atomic_exchange(&fault_fired, true))
+        return weir_error_set(op->err, WEIR_EIO, "sink '%s': injected failure after %ld rows",
+                              op->pop->id, limit);
+    return 0;
+}
+
 static int sink_process(rt_op *op, const rt_batch *in)
 {
     sink_op *s = (sink_op *)op;
     weir_error e = {0};
+    int frc = maybe_fault(op, in->n);
+    if (frc)
+        return frc;
     int rc = s->ops->write(s->self, in, &e);
     if (rc)
         return weir_error_set(op->err, rc, "sink '%s': %s", op->pop->id, e.msg);

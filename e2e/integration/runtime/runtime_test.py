@@ -218,6 +218,32 @@ def final_counts(text):
     return last
 
 
+@case("a failing task restarts per the restart strategy from the latest checkpoint; none fails the job")
+def restart_strategy():
+    p = plan(options={"number-of-rows": "300000", "rows-per-second": "150000",
+                      "fields.id.end": "299999"})
+    path = write_plan(p, "restart.json")
+    want = expected_windows(p)
+    ck = os.path.join(WORK, "ck-restart")
+    env = dict(os.environ, WEIR_FAULT_SINK_FAIL_AFTER_ROWS="1000")
+    r = subprocess.run([WEIR, "run", "-Dparallelism.default=2", f"-Dstate.checkpoints.dir=file://{ck}",
+                        "-Dexecution.checkpointing.interval=100ms", "-Drestart-strategy.type=fixed-delay",
+                        "-Drestart-strategy.fixed-delay.attempts=2",
+                        "-Drestart-strategy.fixed-delay.delay=200ms", path],
+                       capture_output=True, text=True, timeout=120, env=env)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr[-1500:]}")
+    check("injected failure" in r.stderr, "the fault was not injected")
+    m = re.search(r'msg="restarting job" restore=(\S+)', r.stderr)
+    check(m and "chk-" in m.group(1), f"did not restart from a checkpoint: {r.stderr[-1500:]}")
+    got = window_results(r.stdout)
+    check(got == want, f"{len(got)} windows after a restart, want {len(want)}")
+    r = subprocess.run([WEIR, "run", "-Drestart-strategy.type=none", path], capture_output=True,
+                       text=True, timeout=120, env=env)
+    check(r.returncode == 1, f"with restart-strategy none: exit {r.returncode}")
+    check("injected failure after 1000 rows" in r.stderr and "restarting=false" in r.stderr,
+          f"with restart-strategy none: {r.stderr[-800:]}")
+
+
 @case("stop with a savepoint, start from it: counts continue (same plan, regenerated plan, rescaled)")
 def savepoint_continue():
     p = group_plan()
@@ -339,7 +365,7 @@ def errors():
 
 if __name__ == "__main__":
     only = sys.argv[1:]
-    for fn in [tumble_exact, backends_identical, kill_restart, savepoint_continue,
+    for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
                incremental_retention, errors]:
         if not only or fn.__name__ in only:
             fn()
