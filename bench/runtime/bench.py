@@ -4,7 +4,8 @@ the runtime engine (`weir run`), on job shapes comparable to Nexmark q0-q2 and a
 aggregation. A benchmark, never a test: it prints and writes numbers, it does not judge them.
 
 Usage: bench/runtime/bench.py [--rows N] [--out bench/results/runtime-DATE.json] [case ...]
-Cases: passthrough, tumble-hashmap, tumble-rocksdb, first-row, checkpoint
+Cases: passthrough, tumble-hashmap, tumble-rocksdb, tumble-hashmap-p2, tumble-hashmap-1m-keys,
+tumble-rocksdb-1m-keys, first-row, checkpoint
 """
 import argparse
 import datetime
@@ -64,7 +65,7 @@ def passthrough(rows):
         {"id": "sink", "type": "sink", "input": "calc", "connector": "blackhole"}]}
 
 
-def tumble(rows, keys=1000):
+def tumble(rows, keys=1000, size_ms=10000):
     return {"version": 1, "name": "tumble", "operators": [
         source(rows, [("k", "BIGINT", {"min": "0", "max": str(keys - 1)}),
                       ("v", "BIGINT", {"min": "1", "max": "100"}),
@@ -75,7 +76,7 @@ def tumble(rows, keys=1000):
             {"name": "ts", "expr": call("TO_TIMESTAMP_LTZ", col(2), lit("INT", 3))}]},
         {"id": "wm", "type": "watermark", "input": "calc", "rowtime": "ts"},
         {"id": "win", "type": "window_aggregate", "input": "wm", "rowtime": "ts", "keys": ["k"],
-         "window": {"kind": "tumble", "sizeMs": 10000},
+         "window": {"kind": "tumble", "sizeMs": size_ms},
          "aggregates": [{"fn": "COUNT", "arg": None, "name": "c"},
                         {"fn": "SUM", "arg": "v", "name": "s"}]},
         {"id": "sink", "type": "sink", "input": "win", "connector": "blackhole"}]}
@@ -162,7 +163,8 @@ def main():
     ap.add_argument("--checkpoint-keys", type=int, default=8_000_000)
     ap.add_argument("cases", nargs="*")
     a = ap.parse_args()
-    cases = a.cases or ["passthrough", "tumble-hashmap", "tumble-rocksdb", "first-row",
+    cases = a.cases or ["passthrough", "tumble-hashmap", "tumble-rocksdb", "tumble-hashmap-p2",
+                        "tumble-hashmap-1m-keys", "tumble-rocksdb-1m-keys", "first-row",
                         "checkpoint"]
     work = tempfile.mkdtemp(prefix="weir-bench-")
     results = []
@@ -177,6 +179,19 @@ def main():
                 results.append(throughput(c, tumble(a.rows), a.rows,
                                           ["state.backend.type=rocksdb",
                                            f"state.backend.rocksdb.localdir={work}"], work))
+            elif c == "tumble-hashmap-p2":
+                results.append(throughput(c, tumble(a.rows), a.rows,
+                                          ["state.backend.type=hashmap",
+                                           "parallelism.default=2"], work))
+            elif c == "tumble-rocksdb-1m-keys":
+                # 1 M keys in one-hour windows with an 8 MiB cache: most updates miss the cache.
+                results.append(throughput(c, tumble(a.rows, 1_000_000, 3_600_000), a.rows,
+                                          ["state.backend.type=rocksdb",
+                                           f"state.backend.rocksdb.localdir={work}",
+                                           "state.backend.rocksdb.cache-size=8mb"], work))
+            elif c == "tumble-hashmap-1m-keys":
+                results.append(throughput(c, tumble(a.rows, 1_000_000, 3_600_000), a.rows,
+                                          ["state.backend.type=hashmap"], work))
             elif c == "first-row":
                 results.append(first_row(work))
             elif c == "checkpoint":

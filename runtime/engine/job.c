@@ -687,8 +687,9 @@ static void *task_main(void *arg)
         snprintf(out, sizeof(out), "%llu", (unsigned long long)op->rows_out);
         snprintf(late, sizeof(late), "%llu", (unsigned long long)op->late_dropped);
         snprintf(sub, sizeof(sub), "%u", t->subtask);
-        log_debug("operator subtask ended", "operator", op->pop->id, "subtask", sub, "rows_in", in,
-                  "rows_out", out, "late_dropped", late);
+        log_event(op->late_dropped ? LOG_INFO : LOG_DEBUG, "operator subtask ended", "operator",
+                  op->pop->id, "subtask", sub, "rows_in", in, "rows_out", out, "late_dropped", late,
+                  (const char *)NULL);
     }
     atomic_store(&t->done, true);
     return NULL;

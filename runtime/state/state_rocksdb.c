@@ -34,6 +34,8 @@
 typedef struct rocks {
     rocksdb_t *db;
     rocksdb_options_t *opts;
+    rocksdb_block_based_table_options_t *bbo;
+    rocksdb_cache_t *block_cache;
     rocksdb_writeoptions_t *wo;
     rocksdb_readoptions_t *ro;
     rocksdb_writebatch_t *wb;
@@ -673,6 +675,10 @@ static void rk_destroy(rt_state *st)
         rocksdb_close(r->db);
     if (r->opts)
         rocksdb_options_destroy(r->opts);
+    if (r->bbo)
+        rocksdb_block_based_options_destroy(r->bbo);
+    if (r->block_cache)
+        rocksdb_cache_destroy(r->block_cache);
     if (r->wo)
         rocksdb_writeoptions_destroy(r->wo);
     if (r->ro)
@@ -735,6 +741,17 @@ int st_rocksdb_open(rt_state *st, weir_error *err)
     rocksdb_options_set_max_open_files(r->opts, 256);
     rocksdb_options_set_keep_log_file_num(r->opts, 2);
     rocksdb_options_set_info_log_level(r->opts, 3 /* ERROR */);
+    /* Bloom filters make the lookups of keys that are not there (new keys) cheap; a small block
+     * cache serves re-reads of evicted entries. */
+    r->bbo = rocksdb_block_based_options_create();
+    r->block_cache = rocksdb_cache_create_lru(16u << 20);
+    if (!r->bbo || !r->block_cache) {
+        rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rocksdb_block_based_options_set_filter_policy(r->bbo, rocksdb_filterpolicy_create_bloom(10));
+    rocksdb_block_based_options_set_block_cache(r->bbo, r->block_cache);
+    rocksdb_options_set_block_based_table_factory(r->opts, r->bbo);
     rocksdb_writeoptions_disable_WAL(r->wo, 1);
     char *e = NULL;
     r->db = rocksdb_open(r->opts, r->dbpath, &e);

@@ -322,6 +322,60 @@ def incremental_retention():
           f"the newer checkpoint uploaded everything again ({sum(new.values())} bytes)")
 
 
+@case("late rows are dropped and counted; every row is either in a window or counted late")
+def late_rows():
+    p = plan(options={"number-of-rows": "20000"})
+    # Event time jumps around: ts = random 0..99 seconds, so many rows arrive behind the watermark.
+    p["operators"][0]["schema"][2] = {"name": "v", "type": "BIGINT"}
+    p["operators"][0]["options"].update({"fields.id.kind": "random", "fields.id.min": "0",
+                                         "fields.id.max": "9999"})
+    del p["operators"][0]["options"]["fields.id.start"], p["operators"][0]["options"]["fields.id.end"]
+    path = write_plan(p, "late.json")
+    r = run(path, "parallelism.default=1")
+    got = window_results(r.stdout)
+    late = sum(int(x) for x in re.findall(r'operator=win .*late_dropped=(\d+)', r.stderr))
+    counted = sum(v[0] for v in got.values())
+    check(late > 1000, f"only {late} late rows counted")
+    check(counted + late == 20000, f"{counted} rows in windows + {late} late != 20000")
+
+
+@case("configuration from a file and FLINK_PROPERTIES; SIGTERM cancels")
+def config_and_cancel():
+    conf = os.path.join(WORK, "conf")
+    os.makedirs(conf, exist_ok=True)
+    with open(os.path.join(conf, "config.yaml"), "w") as f:
+        f.write("parallelism:\n  default: 3\nstate.backend.type: rocksdb\n"
+                f"state.backend.rocksdb.localdir: {WORK}\n")
+    path = write_plan(plan(), "conf.json")
+    env = dict(os.environ, FLINK_PROPERTIES="pipeline.name: ignored\n")
+    r = subprocess.run([WEIR, "run", "--log-level", "debug", "--config", conf, path],
+                       capture_output=True, text=True, timeout=60, env=env)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr[-500:]}")
+    subtasks = set(re.findall(r'operator=win subtask=(\d+)', r.stderr))
+    check(subtasks == {"0", "1", "2"}, f"parallelism from the file not applied: {subtasks}")
+    check(window_results(r.stdout) == expected_windows(plan()), "results differ")
+    with open(os.path.join(conf, "config.yaml"), "w") as f:
+        f.write("execution.checkpointing.interval: 10 parsecs\n")
+    r = subprocess.run([WEIR, "run", "--config", conf, path], capture_output=True, text=True,
+                       timeout=60)
+    check(r.returncode == 2 and "execution.checkpointing.interval" in r.stderr,
+          f"bad duration: exit {r.returncode}: {r.stderr[-300:]}")
+    unbounded = plan()
+    del unbounded["operators"][0]["options"]["number-of-rows"]
+    unbounded["operators"][0]["options"]["fields.id.end"] = "9000000000000"
+    unbounded["operators"][0]["options"]["rows-per-second"] = "1000"
+    path = write_plan(unbounded, "unbounded.json")
+    proc = subprocess.Popen([WEIR, "run", path], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    check(proc.returncode == 130, f"SIGTERM: exit {proc.returncode}")
+    check(time.time() - t0 < 3, "cancel took more than 3 s")
+    check("state=CANCELED" in err, f"no CANCELED state logged: {err[-300:]}")
+
+
 @case("bad input: malformed plan, unknown option, type error, corrupted metadata give specific errors")
 def errors():
     cases = [
@@ -366,7 +420,7 @@ def errors():
 if __name__ == "__main__":
     only = sys.argv[1:]
     for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
-               incremental_retention, errors]:
+               incremental_retention, late_rows, config_and_cancel, errors]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)
