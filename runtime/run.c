@@ -78,6 +78,9 @@ static int load_options(const config *c, rt_job_options *o, uint32_t *par, weir_
     if ((rc = config_get_bool(c, "execution.savepoint.ignore-unclaimed-state", false, &b, err)))
         return rc;
     o->ignore_unclaimed = b;
+    if ((rc = config_get_bool(c, "weir.stop-with-savepoint.drain", false, &b, err)))
+        return rc;
+    o->stop_drain = b;
     o->local_dir = config_get_string(
         c, first_set(c, KEYS("state.backend.rocksdb.localdir", "io.tmp.dirs")), NULL);
     long long ms;

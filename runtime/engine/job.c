@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "runtime/connectors/connector.h"
 #include "runtime/engine/operator.h"
+#include "runtime/storage/storage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,23 +62,6 @@ static void sleep_ms(int64_t ms)
 
 /* --- files ------------------------------------------------------------------------------- */
 
-static int mkdirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return WEIR_EIO;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        return WEIR_EIO;
-    return 0;
-}
-
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;
@@ -90,34 +74,6 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 static void rmtree(const char *path)
 {
     nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* "file:///x" -> "/x"; plain paths pass. NULL for schemes we cannot write. */
-static const char *local_path(const char *uri)
-{
-    if (!uri)
-        return NULL;
-    if (strncmp(uri, "file://", 7) == 0)
-        return uri + 7;
-    if (strstr(uri, "://"))
-        return NULL;
-    return uri;
-}
-
-static int write_atomic(const char *path, const char *text, weir_error *err)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s.inprogress", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return weir_error_set(err, WEIR_EIO, "%s: %s", tmp, strerror(errno));
-    bool ok = fputs(text, f) >= 0;
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path))
-        return weir_error_set(err, WEIR_EIO, "%s: %s", path, strerror(errno));
-    return 0;
 }
 
 /* --- the graph ----------------------------------------------------------------------------- */
@@ -159,7 +115,9 @@ struct job {
     const rt_job_options *o;
     rt_job_control *ctl;
     char job_id[33];
-    char root[PATH_MAX]; /* <checkpoint dir>/<job id>, "" without checkpoints */
+    const rt_storage_ops *cs, *ss; /* checkpoint and savepoint storage (NULL: not configured) */
+    const char *sp_dir;            /* savepoint directory in ss */
+    char root[PATH_MAX];           /* <checkpoint dir>/<job id>, "" without checkpoints */
     char local[PATH_MAX];
     int *op_chain; /* plan op -> chain */
     chain *chains;
@@ -177,7 +135,8 @@ struct job {
     uint64_t next_id;
     /* the pending snapshot */
     uint64_t pend_id;
-    bool pend_savepoint, pend_stop;
+    bool pend_savepoint, pend_stop, pend_drain;
+    const rt_storage_ops *pend_storage;
     char pend_root[PATH_MAX]; /* absolute storage root for handles */
     char pend_dir[PATH_MAX];  /* directory of the _metadata */
     char pend_excl[64];       /* "chk-7" or "" */
@@ -441,8 +400,9 @@ static int task_snapshot(task *t, uint64_t id)
         snprintf(excl, sizeof(excl), "%s%s%s-%u", excl_base, *excl_base ? "/" : "", op->pop->uid,
                  t->subtask);
         snprintf(abs, sizeof(abs), "%s/%s", c.root, excl);
-        if (stateful(op->pop) && op->pop->type != RT_OP_SOURCE && mkdirs(abs))
-            return weir_error_set(&t->err, WEIR_EIO, "%s: %s", abs, strerror(errno));
+        if (stateful(op->pop) && op->pop->type != RT_OP_SOURCE &&
+            j->pend_storage->mkdirs(abs, &t->err))
+            return t->err.code;
         c.exclusive_dir = excl;
         json_t *o = json_object();
         int rc = op->vt->snapshot(op, &c, o);
@@ -543,7 +503,11 @@ static int source_loop(task *t)
             t->last_barrier = id;
             pthread_mutex_lock(&j->mu);
             bool sp = j->pend_savepoint, stop = j->pend_stop && j->pend_id == id;
+            bool drain = stop && j->pend_drain;
             pthread_mutex_unlock(&j->mu);
+            /* Draining: the final watermark fires every window before the barrier. */
+            if (drain && (rc = rt_op_emit_watermark(src, RT_WATERMARK_MAX)))
+                break;
             if ((rc = task_barrier(t, id, sp)))
                 break;
             if (stop) {
@@ -826,6 +790,7 @@ static int trigger(job *j, bool savepoint, bool stop, weir_error *err)
     j->pend_id = id;
     j->pend_savepoint = savepoint;
     j->pend_stop = stop;
+    j->pend_drain = stop && j->o->stop_drain;
     j->pend_acks = 0;
     j->pend_started = now_ms();
     json_decref(j->pend_ops);
@@ -844,7 +809,7 @@ static int trigger(job *j, bool savepoint, bool stop, weir_error *err)
     }
     int rc = 0;
     if (savepoint) {
-        const char *dir = local_path(j->o->savepoint_dir);
+        const char *dir = j->sp_dir;
         char rnd[13];
         random_hex(rnd, 12);
         snprintf(j->pend_dir, sizeof(j->pend_dir), "%s/savepoint-%.6s-%s", dir, j->job_id, rnd);
@@ -855,13 +820,11 @@ static int trigger(job *j, bool savepoint, bool stop, weir_error *err)
         snprintf(j->pend_root, sizeof(j->pend_root), "%s", j->root);
         snprintf(j->pend_excl, sizeof(j->pend_excl), "chk-%llu", (unsigned long long)id);
     }
-    if (mkdirs(j->pend_dir))
-        rc = weir_error_set(err, WEIR_EIO, "%s: %s", j->pend_dir, strerror(errno));
-    else if (!savepoint) {
+    j->pend_storage = savepoint ? j->ss : j->cs;
+    if (!(rc = j->pend_storage->mkdirs(j->pend_dir, err)) && !savepoint) {
         char shared[PATH_MAX + 8];
         snprintf(shared, sizeof(shared), "%s/shared", j->root);
-        if (mkdirs(shared))
-            rc = weir_error_set(err, WEIR_EIO, "%s: %s", shared, strerror(errno));
+        rc = j->pend_storage->mkdirs(shared, err);
     }
     if (rc)
         j->pend_id = 0;
@@ -924,7 +887,8 @@ static int complete(job *j, weir_error *err)
     char *text = meta ? json_dumps(meta, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     char file[PATH_MAX + 16];
     snprintf(file, sizeof(file), "%s/_metadata", j->pend_dir);
-    int rc = text ? write_atomic(file, text, err) : weir_error_set(err, WEIR_ENOMEM, "oom");
+    int rc = text ? j->pend_storage->write_atomic(file, text, strlen(text), err)
+                  : weir_error_set(err, WEIR_ENOMEM, "out of memory");
     free(text);
     if (rc) {
         json_decref(meta);
@@ -959,7 +923,7 @@ static int complete(job *j, weir_error *err)
         completed old = j->done[0];
         memmove(j->done, j->done + 1, (j->ndone - 1) * sizeof(completed));
         j->ndone--;
-        rmtree(old.dir);
+        j->cs->remove_tree(old.dir);
         size_t k;
         json_t *p;
         json_array_foreach(old.shared, k, p)
@@ -967,7 +931,7 @@ static int complete(job *j, weir_error *err)
             if (!referenced(j, json_string_value(p))) {
                 char f[PATH_MAX * 2];
                 snprintf(f, sizeof(f), "%s/%s", j->root, json_string_value(p));
-                unlink(f);
+                j->cs->remove(f);
             }
         }
         json_decref(old.shared);
@@ -983,8 +947,7 @@ static void abort_pending(job *j, const char *why)
         snprintf(idb, sizeof(idb), "%llu", (unsigned long long)j->pend_id);
         log_warn(j->pend_savepoint ? "savepoint aborted" : "checkpoint aborted", "id", idb,
                  "reason", why);
-        if (!j->pend_savepoint || 1)
-            rmtree(j->pend_dir);
+        j->pend_storage->remove_tree(j->pend_dir);
         j->pend_id = 0;
     }
     pthread_mutex_unlock(&j->mu);
@@ -1083,7 +1046,7 @@ static rt_job_result attempt(job *j, const char *restore, weir_error *err)
             bool stop = j->ctl->stop_savepoint;
             j->ctl->savepoint = j->ctl->stop_savepoint = 0;
             weir_error te = {0};
-            if (!local_path(j->o->savepoint_dir))
+            if (!j->ss)
                 log_error("savepoint requested but no usable state.savepoints.dir is set", "dir",
                           j->o->savepoint_dir ? j->o->savepoint_dir : "");
             else if (trigger(j, true, stop, &te))
@@ -1140,29 +1103,28 @@ rt_job_result rt_job_run(const rt_plan *plan, const rt_job_options *o, rt_job_co
         snprintf(j.local, sizeof(j.local), "/tmp/weir-%s", j.job_id);
     rt_job_result res = RT_JOB_FAILED;
     if (o->checkpoint_dir) {
-        const char *d = local_path(o->checkpoint_dir);
-        if (!d) {
-            weir_error_set(err, WEIR_EUNSUPPORTED,
-                           "state.checkpoints.dir: '%s': only file:// and local paths are "
-                           "supported yet",
-                           o->checkpoint_dir);
+        const char *d;
+        if (rt_storage_resolve(o->checkpoint_dir, &j.cs, &d, err)) {
+            weir_error_prefix(err, "state.checkpoints.dir");
             goto out;
         }
         snprintf(j.root, sizeof(j.root), "%s/%s", d, j.job_id);
-        if (mkdirs(j.root)) {
-            weir_error_set(err, WEIR_EIO, "state.checkpoints.dir: %s: %s", j.root, strerror(errno));
+        if (j.cs->mkdirs(j.root, err)) {
+            weir_error_prefix(err, "state.checkpoints.dir");
             goto out;
         }
     }
-    if (o->savepoint_dir && !local_path(o->savepoint_dir)) {
-        weir_error_set(err, WEIR_EUNSUPPORTED,
-                       "state.savepoints.dir: '%s': only file:// and local paths are supported "
-                       "yet",
-                       o->savepoint_dir);
+    if (o->savepoint_dir && rt_storage_resolve(o->savepoint_dir, &j.ss, &j.sp_dir, err)) {
+        weir_error_prefix(err, "state.savepoints.dir");
+        goto out;
+    }
+    const char *restore = NULL;
+    const rt_storage_ops *rs;
+    if (o->restore_path && rt_storage_resolve(o->restore_path, &rs, &restore, err)) {
+        weir_error_prefix(err, "execution.savepoint.path");
         goto out;
     }
     log_info("job starting", "job_id", j.job_id, "name", plan->name);
-    const char *restore = o->restore_path ? local_path(o->restore_path) : NULL;
     int attempts = 0;
     int64_t delay = o->restart_delay_ms;
     for (;;) {

@@ -35,6 +35,7 @@ typedef struct rt_job_options {
     const char *savepoint_dir; /* state.savepoints.dir: default target of savepoints */
     const char *restore_path;  /* execution.savepoint.path */
     bool ignore_unclaimed;     /* execution.savepoint.ignore-unclaimed-state */
+    bool stop_drain;           /* stop-with-savepoint sends the final watermark first */
     rt_restart_kind restart;
     int restart_attempts;
     int64_t restart_delay_ms, restart_max_delay_ms;

@@ -376,6 +376,50 @@ def config_and_cancel():
     check("state=CANCELED" in err, f"no CANCELED state logged: {err[-300:]}")
 
 
+@case("savepoints are relocatable; drain fires every window first; unclaimed state is refused unless allowed")
+def savepoint_options():
+    unbounded = plan(options={"rows-per-second": "20000", "fields.id.end": "9000000000000"})
+    del unbounded["operators"][0]["options"]["number-of-rows"]
+    path = write_plan(unbounded, "sp-opts.json")
+    metas = {}
+    for drain in ("false", "true"):
+        spdir = os.path.join(WORK, f"sp-drain-{drain}")
+        proc = subprocess.Popen([WEIR, "run", f"-Dstate.savepoints.dir={spdir}",
+                                 f"-Dweir.stop-with-savepoint.drain={drain}", path],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.8)
+        proc.send_signal(signal.SIGUSR2)
+        out, err = proc.communicate(timeout=30)
+        check(proc.returncode == 0, f"drain={drain}: exit {proc.returncode}: {err[-500:]}")
+        sp = re.search(r'msg="savepoint completed" path=(\S+)', err).group(1)
+        meta = json.load(open(os.path.join(sp, "_metadata")))
+        win = [o for o in meta["operators"].values() if o["type"] == "window_aggregate"][0]
+        metas[drain] = (sp, sum(len(s["windows"]) for s in win["subtasks"]), len(rows(out)))
+    check(metas["false"][1] > 0, "without drain the savepoint holds no pending window")
+    check(metas["true"][1] == 0, f"with drain {metas['true'][1]} windows stayed pending")
+    # relocate: move the savepoint directory and restore from the new place
+    moved = os.path.join(WORK, "moved-savepoint")
+    shutil.move(metas["false"][0], moved)
+    bounded = plan(options={"number-of-rows": "1000000", "fields.id.end": "999999"})
+    bpath = write_plan(bounded, "sp-opts-bounded.json")
+    r = run(bpath, f"execution.savepoint.path={moved}", check_rc=False)
+    check(r.returncode in (0, 1), f"restore from a moved savepoint: exit {r.returncode}")
+    check("restored job state" in r.stderr or "datagen position" in r.stderr,
+          f"restore from a moved savepoint: {r.stderr[-500:]}")
+    # a plan whose aggregation changed cannot take the old window state ...
+    changed = plan()
+    changed["operators"][3]["aggregates"].append({"fn": "MAX", "arg": "v", "name": "mx"})
+    cpath = write_plan(changed, "sp-changed.json")
+    r = run(cpath, f"execution.savepoint.path={moved}", check_rc=False)
+    check(r.returncode == 1 and "cannot be mapped to the new job" in r.stderr and "'win'" in r.stderr,
+          f"unclaimed state: exit {r.returncode}: {r.stderr[-400:]}")
+    # ... unless execution.savepoint.ignore-unclaimed-state says to drop it
+    r = run(cpath, f"execution.savepoint.path={moved}",
+            "execution.savepoint.ignore-unclaimed-state=true", check_rc=False)
+    check("skipping unclaimed operator state" in r.stderr and "restored job state" in r.stderr,
+          f"ignore-unclaimed-state: exit {r.returncode}: {r.stderr[-400:]}")
+
+
 @case("bad input: malformed plan, unknown option, type error, corrupted metadata give specific errors")
 def errors():
     cases = [
@@ -420,7 +464,7 @@ def errors():
 if __name__ == "__main__":
     only = sys.argv[1:]
     for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
-               incremental_retention, late_rows, config_and_cancel, errors]:
+               incremental_retention, late_rows, config_and_cancel, savepoint_options, errors]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)
