@@ -23,6 +23,7 @@ static void usage(FILE *out)
                  "  standalone-job [args...]   application cluster JobManager running one job\n"
                  "  taskmanager                TaskManager, registers with the JobManager\n"
                  "  run JOB                    run a job plan or SQL script in one process\n"
+                 "  sql --check|--plan JOB.sql check a SQL script or print its plan\n"
                  "  version                    print the version\n"
                  "  help                       print this help\n");
 }
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") == 0)
         return rt_run_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sql") == 0)
+        return rt_sql_main(argc - 1, argv + 1);
     log_error("command not implemented yet in this build (see README)", "command", argv[1]);
     return 2;
 }

@@ -14,11 +14,13 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "runtime/engine/job.h"
+#include "runtime/sql/sql.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static rt_job_control control;
@@ -35,11 +37,11 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "Usage: weir run [--config FILE|DIR] [--log-level LEVEL] [-Dkey=value ...] PLAN.json\n"
-            "\n"
-            "Runs a job plan in this process. Signals: SIGUSR1 takes a savepoint,\n"
-            "SIGUSR2 stops with a savepoint, SIGINT/SIGTERM cancel.\n");
+    fprintf(stderr, "Usage: weir run [--config FILE|DIR] [--log-level LEVEL] [-Dkey=value ...] "
+                    "PLAN.json|JOB.sql\n"
+                    "\n"
+                    "Runs a job plan in this process. Signals: SIGUSR1 takes a savepoint,\n"
+                    "SIGUSR2 stops with a savepoint, SIGINT/SIGTERM cancel.\n");
 }
 
 /* The first key of `keys` that is set (Flink's deprecated names as fallbacks). */
@@ -160,6 +162,7 @@ int rt_run_main(int argc, char **argv)
     config *c = config_new();
     weir_error err = {0};
     rt_plan *plan = NULL;
+    json_t *sqlplan = NULL, *settings = NULL;
     int code = 2;
     if (!c)
         return 1;
@@ -195,7 +198,15 @@ int rt_run_main(int argc, char **argv)
         usage();
         goto out;
     }
-    /* File first, then FLINK_PROPERTIES, then -D (already in c: they win). */
+    /* A SQL script compiles to a plan; its SET statements configure the job. */
+    size_t pl = strlen(planfile);
+    if (pl > 4 && strcasecmp(planfile + pl - 4, ".sql") == 0) {
+        if (sql_compile_file(planfile, &sqlplan, &settings, &err)) {
+            fprintf(stderr, "weir run: %s\n", err.msg);
+            goto out;
+        }
+    }
+    /* File first, then FLINK_PROPERTIES, then the script's SET, then -D (already in c). */
     config *base = config_new();
     if (!base)
         goto out;
@@ -208,6 +219,15 @@ int rt_run_main(int argc, char **argv)
     const char *props = getenv("FLINK_PROPERTIES");
     if (!rc && props)
         rc = config_load_properties(base, props, &err);
+    if (!rc && settings) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(settings, k, v)
+        {
+            if (!rc && strncmp(k, "weir.explain", 12) != 0)
+                rc = config_set(base, k, json_string_value(v), "SET");
+        }
+    }
     if (!rc)
         rc = config_merge(base, c);
     config_free(c);
@@ -222,7 +242,22 @@ int rt_run_main(int argc, char **argv)
         fprintf(stderr, "weir run: configuration: %s\n", err.msg);
         goto out;
     }
-    if ((rc = rt_plan_load_file(planfile, par, &plan, &err))) {
+    if (sqlplan) {
+        char *txt = json_dumps(sqlplan, JSON_INDENT(2));
+        if (json_is_true(json_object_get(settings, "weir.explain")) ||
+            (json_string_value(json_object_get(settings, "weir.explain")) &&
+             !strcmp(json_string_value(json_object_get(settings, "weir.explain")), "true"))) {
+            /* EXPLAIN: print the plan instead of running it */
+            printf("%s\n", txt ? txt : "");
+            free(txt);
+            code = 0;
+            goto out;
+        }
+        rc = txt ? rt_plan_load(txt, strlen(txt), planfile, par, &plan, &err) : WEIR_ENOMEM;
+        free(txt);
+    } else
+        rc = rt_plan_load_file(planfile, par, &plan, &err);
+    if (rc) {
         fprintf(stderr, "weir run: %s: %s\n", planfile, err.msg);
         goto out;
     }
@@ -248,7 +283,43 @@ int rt_run_main(int argc, char **argv)
         break;
     }
 out:
+    json_decref(sqlplan);
+    json_decref(settings);
     rt_plan_free(plan);
     config_free(c);
     return code;
+}
+
+int rt_sql_main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (argc != 3 || (strcmp(mode, "--check") && strcmp(mode, "--plan"))) {
+        fprintf(stderr, "Usage: weir sql --check JOB.sql    validate a script (exit 0 or errors)\n"
+                        "       weir sql --plan JOB.sql     print the job plan it compiles to\n");
+        return 2;
+    }
+    json_t *plan = NULL, *notes = NULL;
+    weir_error err = {0};
+    char *text = NULL;
+    size_t len = 0;
+    int rc = sql_read_file(argv[2], &text, &len, &err);
+    if (!rc)
+        rc = !strcmp(mode, "--check") ? sql_check(text, len, argv[2], &plan, &notes, &err)
+                                      : sql_compile(text, len, argv[2], &plan, NULL, &err);
+    free(text);
+    if (rc) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    size_t i;
+    json_t *n;
+    json_array_foreach(notes, i, n) fprintf(stderr, "note: %s\n", json_string_value(n));
+    json_decref(notes);
+    if (!strcmp(mode, "--plan")) {
+        char *txt = json_dumps(plan, JSON_INDENT(2));
+        printf("%s\n", txt ? txt : "");
+        free(txt);
+    }
+    json_decref(plan);
+    return 0;
 }

@@ -9,4 +9,7 @@
 /* Entry point of the `run` command; argv[0] is "run". Returns the process exit code. */
 int rt_run_main(int argc, char **argv);
 
+/* Entry point of `weir sql --check|--plan JOB.sql`. */
+int rt_sql_main(int argc, char **argv);
+
 #endif

@@ -420,6 +420,58 @@ def savepoint_options():
           f"ignore-unclaimed-state: exit {r.returncode}: {r.stderr[-400:]}")
 
 
+SQL_EXAMPLE = os.path.join(ROOT, "runtime", "sql", "examples", "sensor-aggregator.sql")
+
+
+@case("SQL: seed 004's sensor aggregation (datagen source, print sink) gives the per-sensor, per-minute aggregates computed independently")
+def sql_sensor_aggregates():
+    gen = datagen_model.Datagen(
+        [{"name": "sensor_id", "type": "STRING"}, {"name": "temperature", "type": "DOUBLE"},
+         {"name": "humidity", "type": "DOUBLE"}, {"name": "seq", "type": "BIGINT"}],
+        {"seed": "4", "fields.sensor_id.length": "1", "fields.temperature.min": "10",
+         "fields.temperature.max": "30", "fields.humidity.min": "20",
+         "fields.humidity.max": "80", "fields.seq.kind": "sequence", "fields.seq.start": "0",
+         "fields.seq.end": "3599"})
+    acc = {}
+    for i in range(3600):
+        r = gen.row(i)
+        key = (r["sensor_id"], fmt_ts(i * 1000 // 60000 * 60000))
+        a = acc.setdefault(key, [0.0, -1e300, 1e300, 0.0, 0])
+        a[0] += r["temperature"]
+        a[1] = max(a[1], r["temperature"])
+        a[2] = min(a[2], r["temperature"])
+        a[3] += r["humidity"]
+        a[4] += 1
+    want = {k: (v[0] / v[4], v[1], v[2], v[3] / v[4], v[4]) for k, v in acc.items()}
+    r = run(SQL_EXAMPLE)
+    got = {}
+    for kind, cols in rows(r.stdout):
+        check(kind == "+I", f"row kind {kind}")
+        got[(cols[0], cols[1])] = (float(cols[3]), float(cols[4]), float(cols[5]),
+                                   float(cols[6]), int(cols[7]))
+    check(len(got) == len(want), f"{len(got)} windows, want {len(want)}")
+    for k, v in want.items():
+        check(got.get(k) == v, f"window {k}: got {got.get(k)}, want {v}")
+    check("name=sensor-aggregator" in r.stderr, "SET 'pipeline.name' not applied")
+    check(len(set(re.findall(r"^(\d+)> ", r.stdout, re.M))) == 3,
+          "SET 'parallelism.default' = '3' not applied to the print sink")
+
+
+@case("SQL: Nexmark q0, q1, q2 over a datagen bid table compile and run; q2's filter holds")
+def sql_nexmark():
+    script = os.path.join(ROOT, "runtime", "sql", "tests", "scripts", "nexmark.sql")
+    r = run(script, "parallelism.default=2")
+    got = [(kind, cols) for kind, cols in rows(r.stdout)]
+    check(got, "q2 printed nothing")
+    gen = datagen_model.Datagen([{"name": "auction", "type": "BIGINT"}],
+                                {"fields.auction.min": "1000", "fields.auction.max": "1999"})
+    want = sum(1 for i in range(100000) if gen.row(i)["auction"] % 123 == 0)
+    for kind, cols in got:
+        check(kind == "+I" and int(cols[0]) % 123 == 0, f"q2 row {cols} fails MOD(auction, 123) = 0")
+    check(len(got) == want, f"q2 printed {len(got)} rows, the bids have {want}")
+    check("q2:1> " in r.stdout and "q2:2> " in r.stdout, "print-identifier/subtask prefix missing")
+
+
 @case("bad input: malformed plan, unknown option, type error, corrupted metadata give specific errors")
 def errors():
     cases = [
@@ -464,7 +516,8 @@ def errors():
 if __name__ == "__main__":
     only = sys.argv[1:]
     for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
-               incremental_retention, late_rows, config_and_cancel, savepoint_options, errors]:
+               incremental_retention, late_rows, config_and_cancel, savepoint_options,
+               sql_sensor_aggregates, sql_nexmark, errors]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)

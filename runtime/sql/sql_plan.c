@@ -1,0 +1,1442 @@
+/*
+ * sql_plan.c - the binder and planner of the SQL front end: resolves names against the script's
+ * catalog (CREATE TABLE / CREATE VIEW), types every expression by compiling it with the
+ * runtime's expression compiler (so SQL and plans agree on types), checks connectors and their
+ * options, and turns each INSERT into operators of one job plan:
+ *
+ *   table scan   source [-> calc (computed columns)] [-> watermark]     (shared by all INSERTs)
+ *   SELECT       calc (projection + WHERE)
+ *   GROUP BY     calc (keys, aggregate arguments, WHERE) -> group_aggregate -> calc (SELECT,
+ * HAVING) window TVF   calc -> window_aggregate (TUMBLE | HOP | CUMULATE) -> calc INSERT [calc
+ * (casts to the sink's types)] -> sink
+ *
+ * Every error is "file:line:col: message" at the construct it is about.
+ *
+ * Layer: runtime/sql.
+ */
+#include "runtime/sql/sql.h"
+
+#include "lib/json.h"
+#include "runtime/connectors/connector.h"
+#include "runtime/expr/expr.h"
+#include "runtime/plan/plan.h"
+#include "runtime/sql/sql_ast.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_COLS 1024
+
+typedef struct rcol {
+    char name[128];
+    rt_type type;
+} rcol;
+
+/* A planned relation: the operator producing it and its columns. */
+typedef struct rel {
+    char op[64];
+    char qual[128]; /* the alias or table name columns can be qualified with */
+    int ncols;
+    rcol *cols;
+} rel;
+
+typedef struct table {
+    const sql_stmt *def;
+    bool scanned;
+    rel scan;
+} table;
+
+typedef struct ctx {
+    const sql_script *s;
+    weir_error *err;
+    json_t *ops;
+    json_t *settings;
+    int next_id;
+    table *tables;
+    int ntables;
+    const sql_stmt **views;
+    int nviews;
+    int depth;
+    bool lenient;  /* sql_check: accept known-later connectors */
+    json_t *notes; /* their notes */
+} ctx;
+
+static int fail(ctx *c, sql_pos pos, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(ctx *c, sql_pos pos, int code, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return weir_error_set(c->err, code, "%s:%d:%d: %s", c->s->file, pos.line, pos.col, msg);
+}
+
+static void rel_free(rel *r)
+{
+    free(r->cols);
+    r->cols = NULL;
+    r->ncols = 0;
+}
+
+static int rel_add(rel *r, const char *name, rt_type t)
+{
+    rcol *n = realloc(r->cols, (size_t)(r->ncols + 1) * sizeof(rcol));
+    if (!n)
+        return WEIR_ENOMEM;
+    r->cols = n;
+    snprintf(n[r->ncols].name, sizeof(n[r->ncols].name), "%s", name);
+    n[r->ncols].type = t;
+    r->ncols++;
+    return 0;
+}
+
+static int rel_copy(rel *dst, const rel *src)
+{
+    *dst = *src;
+    dst->cols = malloc((size_t)(src->ncols ? src->ncols : 1) * sizeof(rcol));
+    if (!dst->cols)
+        return WEIR_ENOMEM;
+    memcpy(dst->cols, src->cols, (size_t)src->ncols * sizeof(rcol));
+    return 0;
+}
+
+static char *type_name(rt_type t, char *buf, size_t n)
+{
+    rt_type u = t;
+    u.nullable = 1;
+    return rt_type_format(u, buf, n);
+}
+
+static void new_id(ctx *c, const char *kind, char *out, size_t n)
+{
+    snprintf(out, n, "%s_%d", kind, c->next_id++);
+}
+
+/* --- catalog --------------------------------------------------------------------------------- */
+
+static table *find_table(ctx *c, const char *name)
+{
+    for (int i = 0; i < c->ntables; i++)
+        if (!strcmp(c->tables[i].def->name, name))
+            return &c->tables[i];
+    return NULL;
+}
+
+static const sql_stmt *find_view(ctx *c, const char *name)
+{
+    for (int i = 0; i < c->nviews; i++)
+        if (!strcmp(c->views[i]->name, name))
+            return c->views[i];
+    return NULL;
+}
+
+static const char *option(const sql_stmt *t, const char *key, const sql_option **where)
+{
+    for (int i = 0; i < t->nopts; i++)
+        if (!strcmp(t->opts[i].key, key)) {
+            if (where)
+                *where = &t->opts[i];
+            return t->opts[i].value;
+        }
+    return NULL;
+}
+
+/* --- expressions --------------------------------------------------------------------------------
+ */
+
+static json_t *jlit(const char *type, json_t *value)
+{
+    return json_pack("{s:s, s:s, s:o}", "kind", "literal", "type", type, "value",
+                     value ? value : json_null());
+}
+
+static json_t *jcol(int index, const char *name)
+{
+    return json_pack("{s:s, s:i, s:s}", "kind", "column", "index", index, "name", name);
+}
+
+static json_t *jcall(const char *fn, json_t *args)
+{
+    return json_pack("{s:s, s:s, s:o}", "kind", "call", "fn", fn, "args", args);
+}
+
+/* Types `node` against `scope` with the runtime's expression compiler. */
+static int type_of(ctx *c, json_t *node, const rel *scope, sql_pos pos, rt_type *out)
+{
+    rt_type types[MAX_COLS];
+    for (int i = 0; i < scope->ncols && i < MAX_COLS; i++)
+        types[i] = scope->cols[i].type;
+    char path[64];
+    snprintf(path, sizeof(path), "%d:%d", pos.line, pos.col);
+    rt_expr *e = NULL;
+    weir_error ee = {0};
+    int rc = rt_expr_compile(node, types, (uint32_t)scope->ncols, path, &e, &ee);
+    if (rc) {
+        /* The compiler names the node "line:col[.args[i]...]": point at the SQL instead. */
+        const char *msg = ee.msg;
+        size_t pl = strlen(path);
+        if (!strncmp(msg, path, pl)) {
+            msg += pl;
+            while (*msg == '.' || *msg == '[' || *msg == ']' || (*msg >= 'a' && *msg <= 'z') ||
+                   (*msg >= '0' && *msg <= '9'))
+                msg++;
+            if (*msg == ':')
+                msg++;
+            while (*msg == ' ')
+                msg++;
+        }
+        return fail(c, pos, rc, "%s", msg);
+    }
+    if (out)
+        *out = rt_expr_type(e);
+    rt_expr_free(e);
+    return 0;
+}
+
+static bool is_agg(const char *fn)
+{
+    return !strcmp(fn, "COUNT") || !strcmp(fn, "SUM") || !strcmp(fn, "MIN") || !strcmp(fn, "MAX") ||
+           !strcmp(fn, "AVG");
+}
+
+static int resolve(ctx *c, const sql_expr *e, const rel *scope, int *index)
+{
+    if (e->qual && strcmp(e->qual, scope->qual) != 0)
+        return fail(c, e->pos, WEIR_EINVAL, "unknown table or alias '%s' (the query reads '%s')",
+                    e->qual, scope->qual);
+    for (int i = 0; i < scope->ncols; i++)
+        if (!strcmp(scope->cols[i].name, e->name)) {
+            *index = i;
+            return 0;
+        }
+    char cols[300] = "";
+    for (int i = 0; i < scope->ncols && strlen(cols) < 250; i++)
+        snprintf(cols + strlen(cols), sizeof(cols) - strlen(cols), "%s%s", i ? ", " : "",
+                 scope->cols[i].name);
+    return fail(c, e->pos, WEIR_EINVAL, "column '%s' not found (available: %s)", e->name, cols);
+}
+
+typedef struct aggs {
+    const sql_expr *list[64];
+    char *key[64]; /* bound JSON text of the call, for de-duplication */
+    int n;
+} aggs;
+
+typedef struct post {
+    const rel *pre;  /* the relation aggregates read */
+    char **key_json; /* bound JSON of each GROUP BY key */
+    int nkeys;
+    const aggs *a;
+    const rel *out; /* the aggregation's output relation */
+    int win_first;  /* index of window_start in out, -1 without windows */
+} post;
+
+static json_t *bind(ctx *c, const sql_expr *e, const rel *scope, aggs *collect, const post *pa);
+
+static json_t *bind_args(ctx *c, const sql_expr *e, const rel *scope, aggs *collect, const post *pa)
+{
+    json_t *args = json_array();
+    for (int i = 0; i < e->nargs; i++) {
+        json_t *a = bind(c, e->args[i], scope, collect, pa);
+        if (!a) {
+            json_decref(args);
+            return NULL;
+        }
+        json_array_append_new(args, a);
+    }
+    return args;
+}
+
+static char *dump(json_t *j)
+{
+    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+/* Binds an expression. With `collect`, aggregate calls are recorded (pre-aggregation walk);
+ * with `pa`, the expression is bound after an aggregation: aggregates, GROUP BY keys and
+ * window columns become columns of pa->out. */
+static json_t *bind(ctx *c, const sql_expr *e, const rel *scope, aggs *collect, const post *pa)
+{
+    if (++c->depth > 200) {
+        c->depth--;
+        fail(c, e->pos, WEIR_ETOOBIG, "expression too deep");
+        return NULL;
+    }
+    json_t *out = NULL;
+    if (pa) {
+        /* window columns, keys and aggregates are columns of the aggregation's output */
+        if (e->kind == SE_IDENT && pa->win_first >= 0 &&
+            (!strcmp(e->name, "window_start") || !strcmp(e->name, "window_end") ||
+             !strcmp(e->name, "window_time"))) {
+            int off = !strcmp(e->name, "window_start") ? 0 : !strcmp(e->name, "window_end") ? 1 : 2;
+            out = jcol(pa->win_first + off, e->name);
+            goto done;
+        }
+        if (e->kind == SE_CALL && is_agg(e->fn)) {
+            aggs tmp = {.n = 0};
+            json_t *b = bind(c, e, pa->pre, &tmp, NULL);
+            for (int i = 0; i < tmp.n; i++)
+                free(tmp.key[i]);
+            if (!b)
+                goto done;
+            char *k = dump(b);
+            json_decref(b);
+            for (int i = 0; i < pa->a->n; i++)
+                if (k && !strcmp(k, pa->a->key[i]))
+                    out = jcol(pa->nkeys + (pa->win_first >= 0 ? 3 : 0) + i, "agg");
+            free(k);
+            if (!out)
+                fail(c, e->pos, WEIR_EINTERNAL, "aggregate not collected");
+            goto done;
+        }
+        if (e->kind != SE_LIT) {
+            weir_error saved = *c->err;
+            json_t *b = bind(c, e, pa->pre, NULL, NULL);
+            if (b) {
+                char *k = dump(b);
+                json_decref(b);
+                for (int i = 0; i < pa->nkeys; i++)
+                    if (k && !strcmp(k, pa->key_json[i]))
+                        out = jcol(i, pa->out->cols[i].name);
+                free(k);
+                if (out)
+                    goto done;
+            } else
+                *c->err = saved;
+            if (e->kind == SE_IDENT) {
+                fail(c, e->pos, WEIR_EINVAL,
+                     "expression '%s' is neither in GROUP BY nor inside an aggregate function",
+                     e->name);
+                goto done;
+            }
+        }
+    }
+    switch (e->kind) {
+    case SE_LIT: {
+        json_t *v = NULL;
+        const char *t = e->lit_type;
+        if (!strcmp(t, "NULL"))
+            v = json_null();
+        else if (!strcmp(t, "BOOLEAN"))
+            v = json_boolean(!strcmp(e->text, "TRUE"));
+        else
+            v = json_string(e->text);
+        out = jlit(t, v);
+        break;
+    }
+    case SE_IDENT: {
+        int ix = 0;
+        if (!resolve(c, e, scope, &ix))
+            out = jcol(ix, e->name);
+        break;
+    }
+    case SE_INTERVAL:
+        fail(c, e->pos, WEIR_EUNSUPPORTED,
+             "an INTERVAL is only supported as a window size or added to a timestamp");
+        break;
+    case SE_SUBQUERY:
+        fail(c, e->pos, WEIR_EUNSUPPORTED, "subqueries in expressions are not supported yet");
+        break;
+    case SE_CAST: {
+        json_t *args = bind_args(c, e, scope, collect, pa);
+        if (!args)
+            break;
+        out = json_pack("{s:s, s:s, s:s, s:o}", "kind", "call", "fn",
+                        e->try_cast ? "TRY_CAST" : "CAST", "type", e->type, "args", args);
+        break;
+    }
+    case SE_CALL: {
+        if (is_agg(e->fn)) {
+            if (!collect) {
+                fail(c, e->pos, WEIR_EINVAL, "aggregate function %s is not allowed here", e->fn);
+                break;
+            }
+            if (e->distinct) {
+                fail(c, e->pos, WEIR_EUNSUPPORTED, "%s(DISTINCT ...) is not supported yet", e->fn);
+                break;
+            }
+            if ((e->star && strcmp(e->fn, "COUNT")) || (!e->star && e->nargs != 1)) {
+                fail(c, e->pos, WEIR_EINVAL, "%s takes one argument", e->fn);
+                break;
+            }
+            for (int i = 0; i < e->nargs; i++)
+                if (e->args[i]->kind == SE_CALL && is_agg(e->args[i]->fn)) {
+                    fail(c, e->args[i]->pos, WEIR_EINVAL, "aggregate functions cannot be nested");
+                    return NULL;
+                }
+            /* Record it; the value itself is bound again after the aggregation. */
+            json_t *args = bind_args(c, e, scope, NULL, NULL);
+            if (!args)
+                break;
+            out = json_pack("{s:s, s:s, s:o, s:b}", "kind", "agg", "fn", e->fn, "args", args,
+                            "star", e->star);
+            char *k = dump(out);
+            bool seen = false;
+            for (int i = 0; i < collect->n; i++)
+                if (k && !strcmp(k, collect->key[i]))
+                    seen = true;
+            if (!seen && collect->n < 64) {
+                collect->list[collect->n] = e;
+                collect->key[collect->n++] = k;
+            } else
+                free(k);
+            break;
+        }
+        /* timestamp +/- INTERVAL -> TIMESTAMPADD */
+        if ((!strcmp(e->fn, "PLUS") || !strcmp(e->fn, "MINUS")) && e->nargs == 2 &&
+            (e->args[0]->kind == SE_INTERVAL || e->args[1]->kind == SE_INTERVAL)) {
+            const sql_expr *iv = e->args[1]->kind == SE_INTERVAL ? e->args[1] : e->args[0];
+            const sql_expr *ts = iv == e->args[1] ? e->args[0] : e->args[1];
+            if (iv == e->args[0] && !strcmp(e->fn, "MINUS")) {
+                fail(c, e->pos, WEIR_ETYPE, "cannot subtract a timestamp from an interval");
+                break;
+            }
+            json_t *t = bind(c, ts, scope, collect, pa);
+            if (!t)
+                break;
+            long long n = !strcmp(e->fn, "MINUS") ? -iv->amount : iv->amount;
+            out =
+                jcall("TIMESTAMPADD", json_pack("[o, o, o]", jlit("STRING", json_string(iv->unit)),
+                                                jlit("BIGINT", json_integer(n)), t));
+            break;
+        }
+        json_t *args = bind_args(c, e, scope, collect, pa);
+        if (!args)
+            break;
+        if (e->star) {
+            json_decref(args);
+            fail(c, e->pos, WEIR_EINVAL, "%s(*) is only valid for COUNT", e->fn);
+            break;
+        }
+        out = jcall(e->fn, args);
+        break;
+    }
+    }
+done:
+    c->depth--;
+    return out;
+}
+
+/* Binds and types an expression (no aggregates). */
+static json_t *bind_typed(ctx *c, const sql_expr *e, const rel *scope, rt_type *t)
+{
+    json_t *j = bind(c, e, scope, NULL, NULL);
+    if (j && type_of(c, j, scope, e->pos, t)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* --- operators -------------------------------------------------------------------------------- */
+
+static int add_op(ctx *c, json_t *op)
+{
+    if (!op || json_array_append_new(c->ops, op))
+        return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* A calc over `in` with projection items (name, json) and a filter; *out describes it. */
+static int emit_calc(ctx *c, const rel *in, json_t *proj, json_t *filter, const char **names,
+                     const rt_type *types, int n, rel *out)
+{
+    json_t *op = json_pack("{s:s, s:s, s:s}", "type", "calc", "input", in->op, "id", "");
+    char id[64];
+    new_id(c, "calc", id, sizeof(id));
+    json_object_set_new(op, "id", json_string(id));
+    if (proj)
+        json_object_set_new(op, "projection", proj);
+    if (filter)
+        json_object_set_new(op, "filter", filter);
+    int rc = add_op(c, op);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->op, sizeof(out->op), "%s", id);
+    snprintf(out->qual, sizeof(out->qual), "%s", in->qual);
+    if (!proj)
+        return rel_copy(out, in) ? WEIR_ENOMEM : (snprintf(out->op, sizeof(out->op), "%s", id), 0);
+    for (int i = 0; i < n; i++)
+        if (rel_add(out, names[i], types[i]))
+            return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Checks a connector's options now, so errors point at the table's WITH clause. */
+static int check_connector(ctx *c, const sql_stmt *t, const rel *schema_rel, bool source)
+{
+    const sql_option *copt = NULL;
+    const char *conn = option(t, "connector", &copt);
+    if (!conn)
+        return fail(c, t->name_pos, WEIR_EINVAL, "table '%s' has no 'connector' option", t->name);
+    const void *ops =
+        source ? (const void *)rt_connector_source(conn) : (const void *)rt_connector_sink(conn);
+    static const char *const later[] = {"kafka",     "upsert-kafka",    "filesystem", "iceberg",
+                                        "jdbc",      "elasticsearch-7", "hudi",       "paimon",
+                                        "mysql-cdc", "postgres-cdc",    "kinesis",    "pulsar",
+                                        NULL};
+    if (!ops && c->lenient)
+        for (const char *const *l = later; *l; l++)
+            if (!strcmp(conn, *l)) {
+                char note[300];
+                snprintf(note, sizeof(note),
+                         "%s:%d:%d: connector '%s' of table '%s' is accepted as known but not "
+                         "runnable yet; its options are not checked",
+                         c->s->file, copt->vpos.line, copt->vpos.col, conn, t->name);
+                json_array_append_new(c->notes, json_string(note));
+                return 0;
+            }
+    if (!ops) {
+        bool other = source ? rt_connector_sink(conn) != NULL : rt_connector_source(conn) != NULL;
+        if (other)
+            return fail(c, copt->vpos, WEIR_EINVAL, "connector '%s' cannot be used as a %s", conn,
+                        source ? "source" : "sink");
+        return fail(c, copt->vpos, WEIR_EUNSUPPORTED,
+                    "connector '%s' is not supported yet (this build has datagen, print and "
+                    "blackhole; kafka and filesystem are planned)",
+                    conn);
+    }
+    rt_schema *s = rt_schema_new((uint32_t)schema_rel->ncols);
+    json_t *opts = json_object();
+    int rc = 0;
+    if (!s || !opts) {
+        rc = weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < schema_rel->ncols; i++) {
+        s->names[i] = strdup(schema_rel->cols[i].name);
+        s->types[i] = schema_rel->cols[i].type;
+    }
+    for (int i = 0; i < t->nopts; i++)
+        if (strcmp(t->opts[i].key, "connector"))
+            json_object_set_new(opts, t->opts[i].key, json_string(t->opts[i].value));
+    void *self = NULL;
+    weir_error ce = {0};
+    if (source) {
+        const rt_source_ops *so = ops;
+        rc = so->create(s, opts, 0, 1, &self, &ce);
+        if (!rc)
+            so->destroy(self);
+    } else {
+        const rt_sink_ops *so = ops;
+        rc = so->create(s, opts, 0, 1, &self, &ce);
+        if (!rc)
+            so->destroy(self);
+    }
+    if (rc) {
+        /* point at the option the message names, else at the table */
+        sql_pos where = t->name_pos;
+        for (int i = 0; i < t->nopts; i++)
+            if (strstr(ce.msg, t->opts[i].key) && strcmp(t->opts[i].key, "connector"))
+                where = t->opts[i].pos;
+        rc = fail(c, where, rc, "table '%s': %s", t->name, ce.msg);
+    }
+done:
+    json_decref(opts);
+    rt_schema_free(s);
+    return rc;
+}
+
+/* The shared scan of a source table: source [-> calc] [-> watermark]. */
+static int scan_table(ctx *c, table *tb, rel *out)
+{
+    if (tb->scanned)
+        return rel_copy(out, &tb->scan) ? weir_error_set(c->err, WEIR_ENOMEM, "out of memory") : 0;
+    const sql_stmt *t = tb->def;
+    rel phys = {0};
+    json_t *schema = json_array();
+    int rc = 0;
+    bool computed = false;
+    for (int i = 0; i < t->ncols; i++) {
+        const sql_column *col = &t->cols[i];
+        if (col->computed) {
+            computed = true;
+            continue;
+        }
+        if (col->metadata) {
+            rc = fail(c, col->pos, WEIR_EUNSUPPORTED,
+                      "metadata column '%s': the connector '%s' has no metadata", col->name,
+                      option(t, "connector", NULL) ? option(t, "connector", NULL) : "?");
+            goto done;
+        }
+        rt_type ty;
+        weir_error te = {0};
+        if ((rc = rt_type_parse(col->type, &ty, &te))) {
+            rc = fail(c, col->pos, rc, "column '%s': %s", col->name, te.msg);
+            goto done;
+        }
+        if (rel_add(&phys, col->name, ty)) {
+            rc = weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+            goto done;
+        }
+        json_array_append_new(schema,
+                              json_pack("{s:s, s:s}", "name", col->name, "type", col->type));
+    }
+    if ((rc = check_connector(c, t, &phys, true)))
+        goto done;
+    json_t *opts = json_object();
+    for (int i = 0; i < t->nopts; i++)
+        if (strcmp(t->opts[i].key, "connector"))
+            json_object_set_new(opts, t->opts[i].key, json_string(t->opts[i].value));
+    char id[64];
+    snprintf(id, sizeof(id), "source_%s", t->name);
+    json_t *src = json_pack("{s:s, s:s, s:s, s:o, s:O}", "id", id, "type", "source", "connector",
+                            option(t, "connector", NULL), "options", opts, "schema", schema);
+    const char *sp = option(t, "scan.parallelism", NULL);
+    if (sp && atoi(sp) > 0)
+        json_object_set_new(src, "parallelism", json_integer(atoi(sp)));
+    if ((rc = add_op(c, src)))
+        goto done;
+    snprintf(phys.op, sizeof(phys.op), "%s", id);
+    snprintf(phys.qual, sizeof(phys.qual), "%s", t->name);
+    rel cur = phys;
+    phys.cols = NULL;
+    if (computed) {
+        json_t *proj = json_array();
+        const char *names[MAX_COLS];
+        rt_type types[MAX_COLS];
+        int n = 0;
+        for (int i = 0; i < cur.ncols && n < MAX_COLS; i++, n++) {
+            names[n] = cur.cols[i].name;
+            types[n] = cur.cols[i].type;
+            json_array_append_new(
+                proj, json_pack("{s:s, s:o}", "name", names[n], "expr", jcol(i, names[n])));
+        }
+        for (int i = 0; i < t->ncols && n < MAX_COLS; i++) {
+            if (!t->cols[i].computed)
+                continue;
+            json_t *e = bind_typed(c, t->cols[i].computed, &cur, &types[n]);
+            if (!e) {
+                json_decref(proj);
+                rc = c->err->code;
+                rel_free(&cur);
+                goto done;
+            }
+            names[n] = t->cols[i].name;
+            json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[n], "expr", e));
+            n++;
+        }
+        rel next;
+        rc = emit_calc(c, &cur, proj, NULL, names, types, n, &next);
+        rel_free(&cur);
+        if (rc)
+            goto done;
+        cur = next;
+    }
+    if (t->wm_col) {
+        int ix = -1;
+        for (int i = 0; i < cur.ncols; i++)
+            if (!strcmp(cur.cols[i].name, t->wm_col))
+                ix = i;
+        if (ix < 0) {
+            rc = fail(c, t->wm_pos, WEIR_EINVAL, "WATERMARK FOR '%s': no such column", t->wm_col);
+            rel_free(&cur);
+            goto done;
+        }
+        rt_type rt = cur.cols[ix].type;
+        if (rt.kind != RT_TIMESTAMP && rt.kind != RT_TIMESTAMP_LTZ) {
+            char tb[64];
+            rc = fail(c, t->wm_pos, WEIR_ETYPE,
+                      "WATERMARK FOR '%s': the rowtime column must be TIMESTAMP(3) or "
+                      "TIMESTAMP_LTZ(3), not %s",
+                      t->wm_col, type_name(rt, tb, sizeof(tb)));
+            rel_free(&cur);
+            goto done;
+        }
+        /* supported strategies: ts, ts - INTERVAL 'n' UNIT */
+        const sql_expr *w = t->wm_expr;
+        long long delay = -1;
+        static const long long unit_ms[] = {1, 1000, 60000, 3600000, 86400000, 604800000};
+        static const char *const unit_names[] = {"MILLISECOND", "SECOND", "MINUTE",
+                                                 "HOUR",        "DAY",    "WEEK"};
+        if (w->kind == SE_IDENT && !strcmp(w->name, t->wm_col))
+            delay = 0;
+        else if (w->kind == SE_CALL && !strcmp(w->fn, "MINUS") && w->nargs == 2 &&
+                 w->args[0]->kind == SE_IDENT && !strcmp(w->args[0]->name, t->wm_col) &&
+                 w->args[1]->kind == SE_INTERVAL) {
+            for (int u = 0; u < 6; u++)
+                if (!strcmp(w->args[1]->unit, unit_names[u]))
+                    delay = w->args[1]->amount * unit_ms[u];
+        }
+        if (delay < 0) {
+            rc = fail(c, w->pos, WEIR_EUNSUPPORTED,
+                      "watermark strategy not supported yet: use '%s' or '%s - INTERVAL ...'",
+                      t->wm_col, t->wm_col);
+            rel_free(&cur);
+            goto done;
+        }
+        char id2[64];
+        new_id(c, "watermark", id2, sizeof(id2));
+        if ((rc = add_op(c, json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id2, "type", "watermark",
+                                      "input", cur.op, "rowtime", t->wm_col, "delayMs",
+                                      (json_int_t)delay)))) {
+            rel_free(&cur);
+            goto done;
+        }
+        snprintf(cur.op, sizeof(cur.op), "%s", id2);
+        cur.cols[ix].type.rowtime = 1;
+    }
+    tb->scan = cur;
+    tb->scanned = true;
+    rc = rel_copy(out, &tb->scan) ? weir_error_set(c->err, WEIR_ENOMEM, "out of memory") : 0;
+done:
+    rel_free(&phys);
+    json_decref(schema);
+    return rc;
+}
+
+/* --- queries -------------------------------------------------------------------------------- */
+
+static int plan_query(ctx *c, const sql_query *q, rel *out);
+
+static int plan_from(ctx *c, const sql_from *f, rel *out)
+{
+    int rc;
+    if (f->kind == SF_SUBQUERY)
+        rc = plan_query(c, f->sub, out);
+    else {
+        const char *name = f->kind == SF_WINDOW ? f->wsrc->name : f->name;
+        sql_pos pos = f->kind == SF_WINDOW ? f->wsrc->pos : f->pos;
+        table *tb = find_table(c, name);
+        const sql_stmt *v = tb ? NULL : find_view(c, name);
+        if (tb)
+            rc = scan_table(c, tb, out);
+        else if (v) {
+            rc = plan_query(c, v->query, out);
+            if (!rc)
+                snprintf(out->qual, sizeof(out->qual), "%s", v->name);
+            for (int i = 0; !rc && i < v->ninsert_cols && i < out->ncols; i++)
+                snprintf(out->cols[i].name, sizeof(out->cols[i].name), "%s", v->insert_cols[i]);
+        } else
+            return fail(c, pos, WEIR_EINVAL, "table or view '%s' not found", name);
+    }
+    if (!rc && f->alias)
+        snprintf(out->qual, sizeof(out->qual), "%s", f->alias);
+    return rc;
+}
+
+static bool interval_ms(const sql_expr *e, long long *ms)
+{
+    static const char *const names[] = {"MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK"};
+    static const long long mult[] = {1, 1000, 60000, 3600000, 86400000, 604800000};
+    if (e->kind != SE_INTERVAL)
+        return false;
+    for (int i = 0; i < 6; i++)
+        if (!strcmp(e->unit, names[i])) {
+            *ms = e->amount * mult[i];
+            return *ms > 0 || (*ms == 0 && false);
+        }
+    return false;
+}
+
+static bool same_ident(const sql_expr *e, const char *name)
+{
+    return e->kind == SE_IDENT && !strcmp(e->name, name);
+}
+
+static const char *item_name(const sql_item *it, int i, char *buf, size_t n)
+{
+    if (it->alias)
+        return it->alias;
+    if (it->expr->kind == SE_IDENT)
+        return it->expr->name;
+    snprintf(buf, n, "EXPR$%d", i);
+    return buf;
+}
+
+static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
+{
+    const sql_from *f = q->from;
+    bool win = f->kind == SF_WINDOW;
+    int rc = 0, rowtime = -1;
+    aggs a = {.n = 0};
+    char *key_json[64] = {0};
+    int nkeys = 0;
+    bool has_ws = false, has_we = false;
+    json_t *proj = json_array(), *filter = NULL;
+    const char *names[MAX_COLS];
+    rt_type types[MAX_COLS];
+    char namebuf[MAX_COLS][32];
+    int n = 0;
+    rel pre = {0}, agg = {0};
+    if (win) {
+        for (int i = 0; i < in->ncols; i++)
+            if (!strcmp(in->cols[i].name, f->timecol))
+                rowtime = i;
+        if (rowtime < 0) {
+            rc = fail(c, f->timecol_pos, WEIR_EINVAL, "DESCRIPTOR(%s): no such column", f->timecol);
+            goto done;
+        }
+        if (!in->cols[rowtime].type.rowtime) {
+            rc = fail(c, f->timecol_pos, WEIR_EINVAL,
+                      "DESCRIPTOR(%s): '%s' is not a time attribute (declare WATERMARK FOR %s "
+                      "in the table)",
+                      f->timecol, f->timecol, f->timecol);
+            goto done;
+        }
+    }
+    for (int i = 0; i < q->ngroup; i++) {
+        const sql_expr *g = q->group[i];
+        if (win && same_ident(g, "window_start")) {
+            has_ws = true;
+            continue;
+        }
+        if (win && same_ident(g, "window_end")) {
+            has_we = true;
+            continue;
+        }
+        if (win && same_ident(g, "window_time"))
+            continue;
+        if (nkeys == 64) {
+            rc = fail(c, g->pos, WEIR_ETOOBIG, "too many GROUP BY keys");
+            goto done;
+        }
+        rt_type t;
+        json_t *j = bind_typed(c, g, in, &t);
+        if (!j) {
+            rc = c->err->code;
+            goto done;
+        }
+        key_json[nkeys++] = dump(j);
+        snprintf(namebuf[n], sizeof(namebuf[n]), "%s", g->kind == SE_IDENT ? g->name : "$key");
+        if (g->kind != SE_IDENT)
+            snprintf(namebuf[n], sizeof(namebuf[n]), "$k%d", nkeys - 1);
+        names[n] = namebuf[n];
+        types[n] = t;
+        types[n].rowtime = 0;
+        json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[n], "expr", j));
+        n++;
+    }
+    if (win && (!has_ws || !has_we)) {
+        rc = fail(c, q->pos, WEIR_EINVAL,
+                  "a window aggregation must GROUP BY window_start and window_end");
+        goto done;
+    }
+    /* aggregates of the SELECT list and HAVING */
+    for (int i = 0; i < q->nitems; i++) {
+        if (!q->items[i].expr) {
+            rc = fail(c, q->items[i].pos, WEIR_EINVAL, "SELECT * is not allowed with GROUP BY");
+            goto done;
+        }
+        json_t *j = bind(c, q->items[i].expr, in, &a, NULL);
+        if (!j && !(win && c->err->code == WEIR_EINVAL)) {
+            rc = c->err->code;
+            goto done;
+        }
+        json_decref(j);
+        weir_error_clear(c->err);
+    }
+    if (q->having) {
+        json_t *j = bind(c, q->having, in, &a, NULL);
+        json_decref(j);
+        weir_error_clear(c->err);
+    }
+    json_t *aggdefs = json_array();
+    for (int i = 0; i < a.n; i++) {
+        const sql_expr *e = a.list[i];
+        json_t *arg = json_null();
+        if (!e->star) {
+            rt_type t;
+            json_t *j = bind_typed(c, e->args[0], in, &t);
+            if (!j) {
+                json_decref(aggdefs);
+                rc = c->err->code;
+                goto done;
+            }
+            snprintf(namebuf[n], sizeof(namebuf[n]), "$a%d", i);
+            names[n] = namebuf[n];
+            types[n] = t;
+            types[n].rowtime = 0;
+            json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[n], "expr", j));
+            arg = json_integer(n);
+            n++;
+        }
+        char an[32];
+        snprintf(an, sizeof(an), "$agg%d", i);
+        json_array_append_new(aggdefs,
+                              json_pack("{s:s, s:o, s:s}", "fn", e->fn, "arg", arg, "name", an));
+    }
+    if (win) {
+        names[n] = f->timecol;
+        types[n] = in->cols[rowtime].type;
+        json_array_append_new(
+            proj, json_pack("{s:s, s:o}", "name", names[n], "expr", jcol(rowtime, f->timecol)));
+        n++;
+    }
+    if (q->where && !(filter = bind_typed(c, q->where, in, NULL))) {
+        json_decref(aggdefs);
+        rc = c->err->code;
+        goto done;
+    }
+    if ((rc = emit_calc(c, in, proj, filter, names, types, n, &pre))) {
+        json_decref(aggdefs);
+        proj = NULL;
+        goto done;
+    }
+    proj = NULL;
+    json_t *keyidx = json_array();
+    for (int i = 0; i < nkeys; i++)
+        json_array_append_new(keyidx, json_integer(i));
+    char id[64];
+    new_id(c, win ? "window" : "group", id, sizeof(id));
+    json_t *op = json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", id, "type",
+                           win ? "window_aggregate" : "group_aggregate", "input", pre.op, "keys",
+                           keyidx, "aggregates", aggdefs);
+    if (win) {
+        long long v[3] = {0, 0, 0};
+        for (int i = 0; i < f->nwargs; i++)
+            if (!interval_ms(f->wargs[i], &v[i])) {
+                rc = fail(c, f->wargs[i]->pos, WEIR_EUNSUPPORTED,
+                          "window sizes are INTERVALs of milliseconds to weeks, e.g. INTERVAL "
+                          "'1' MINUTE");
+                json_decref(op);
+                goto done;
+            }
+        bool tumble = !strcmp(f->wfn, "TUMBLE");
+        int need = tumble ? 1 : 2;
+        if (f->nwargs < need || f->nwargs > need + 1) {
+            rc = fail(c, f->pos, WEIR_EINVAL, "%s takes TABLE, DESCRIPTOR and %s", f->wfn,
+                      tumble ? "a size [, offset]"
+                             : (!strcmp(f->wfn, "HOP") ? "a slide and a size [, offset]"
+                                                       : "a step and a size [, offset]"));
+            json_decref(op);
+            goto done;
+        }
+        json_t *w = json_object();
+        json_object_set_new(w, "kind",
+                            json_string(tumble                   ? "tumble"
+                                        : !strcmp(f->wfn, "HOP") ? "hop"
+                                                                 : "cumulate"));
+        if (tumble)
+            json_object_set_new(w, "sizeMs", json_integer(v[0]));
+        else {
+            json_object_set_new(w, "sizeMs", json_integer(v[1]));
+            json_object_set_new(w, !strcmp(f->wfn, "HOP") ? "slideMs" : "stepMs",
+                                json_integer(v[0]));
+        }
+        if (f->nwargs == need + 1)
+            json_object_set_new(w, "offsetMs", json_integer(v[need]));
+        json_object_set_new(op, "window", w);
+        json_object_set_new(op, "rowtime", json_string(f->timecol));
+    } else if (nkeys == 0)
+        json_object_set_new(op, "parallelism", json_integer(1));
+    if ((rc = add_op(c, op)))
+        goto done;
+    /* the aggregation's output relation */
+    snprintf(agg.op, sizeof(agg.op), "%s", id);
+    snprintf(agg.qual, sizeof(agg.qual), "%s", in->qual);
+    for (int i = 0; i < nkeys; i++)
+        rel_add(&agg, pre.cols[i].name, pre.cols[i].type);
+    if (win) {
+        rt_type ts = rt_type_timestamp(3);
+        ts.nullable = 0;
+        rel_add(&agg, "window_start", ts);
+        rel_add(&agg, "window_end", ts);
+        rt_type wt = in->cols[rowtime].type;
+        wt.nullable = 0;
+        wt.precision = 3;
+        rel_add(&agg, "window_time", wt);
+    }
+    for (int i = 0; i < a.n; i++) {
+        const sql_expr *e = a.list[i];
+        rt_type t = rt_type_of(RT_BIGINT);
+        if (!strcmp(e->fn, "COUNT"))
+            t.nullable = 0;
+        else {
+            int ai = nkeys;
+            for (int k = 0; k < i; k++)
+                ai += !a.list[k]->star;
+            t = pre.cols[ai].type;
+            t.nullable = 1;
+            if (!strcmp(e->fn, "SUM") && t.kind == RT_DECIMAL)
+                t.precision = 18;
+            if ((!strcmp(e->fn, "SUM") || !strcmp(e->fn, "AVG")) && !rt_type_is_numeric(t)) {
+                char tb[64];
+                rc = fail(c, e->pos, WEIR_ETYPE, "%s needs a numeric argument, not %s", e->fn,
+                          type_name(t, tb, sizeof(tb)));
+                goto done;
+            }
+        }
+        char an[32];
+        snprintf(an, sizeof(an), "$agg%d", i);
+        rel_add(&agg, an, t);
+    }
+    /* post projection: the SELECT list (and HAVING) over the aggregation's output */
+    post pa = {.pre = in,
+               .key_json = key_json,
+               .nkeys = nkeys,
+               .a = &a,
+               .out = &agg,
+               .win_first = win ? nkeys : -1};
+    proj = json_array();
+    n = 0;
+    for (int i = 0; i < q->nitems; i++) {
+        const sql_item *it = &q->items[i];
+        json_t *j = bind(c, it->expr, in, NULL, &pa);
+        if (!j) {
+            rc = c->err->code;
+            goto done;
+        }
+        if ((rc = type_of(c, j, &agg, it->expr->pos, &types[n]))) {
+            json_decref(j);
+            goto done;
+        }
+        names[n] = item_name(it, i, namebuf[n], sizeof(namebuf[n]));
+        for (int k = 0; k < n; k++)
+            if (!strcmp(names[k], names[n])) {
+                json_decref(j);
+                rc = fail(c, it->pos, WEIR_EINVAL, "the column name '%s' appears twice", names[n]);
+                goto done;
+            }
+        json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[n], "expr", j));
+        n++;
+    }
+    filter = NULL;
+    if (q->having) {
+        if (!(filter = bind(c, q->having, in, NULL, &pa))) {
+            rc = c->err->code;
+            goto done;
+        }
+        rt_type ht;
+        if ((rc = type_of(c, filter, &agg, q->having->pos, &ht))) {
+            json_decref(filter);
+            goto done;
+        }
+        if (ht.kind != RT_BOOLEAN) {
+            json_decref(filter);
+            rc = fail(c, q->having->pos, WEIR_ETYPE, "HAVING must be BOOLEAN");
+            goto done;
+        }
+    }
+    rc = emit_calc(c, &agg, proj, filter, names, types, n, out);
+    proj = NULL;
+done:
+    json_decref(proj);
+    for (int i = 0; i < 64; i++)
+        free(key_json[i]);
+    for (int i = 0; i < a.n; i++)
+        free(a.key[i]);
+    rel_free(&pre);
+    rel_free(&agg);
+    return rc;
+}
+
+static bool has_agg(const sql_expr *e)
+{
+    if (!e)
+        return false;
+    if (e->kind == SE_CALL && is_agg(e->fn))
+        return true;
+    for (int i = 0; i < e->nargs; i++)
+        if (has_agg(e->args[i]))
+            return true;
+    return false;
+}
+
+static int plan_query(ctx *c, const sql_query *q, rel *out)
+{
+    if (++c->depth > 50) {
+        c->depth--;
+        return fail(c, q->pos, WEIR_ETOOBIG, "queries nested too deeply");
+    }
+    int rc;
+    rel in = {0};
+    if (q->union_all) {
+        rc = fail(c, q->union_all->pos, WEIR_EUNSUPPORTED, "UNION ALL is not supported yet");
+        goto done;
+    }
+    if (q->distinct) {
+        rc = fail(c, q->pos, WEIR_EUNSUPPORTED, "SELECT DISTINCT is not supported yet");
+        goto done;
+    }
+    if ((rc = plan_from(c, q->from, &in)))
+        goto done;
+    bool aggregate = q->ngroup > 0 || q->having;
+    for (int i = 0; i < q->nitems; i++)
+        aggregate |= has_agg(q->items[i].expr);
+    if (q->where && has_agg(q->where)) {
+        rc = fail(c, q->where->pos, WEIR_EINVAL, "aggregate functions are not allowed in WHERE");
+        goto done;
+    }
+    if (aggregate || q->from->kind == SF_WINDOW) {
+        if (q->from->kind == SF_WINDOW && !aggregate) {
+            rc = fail(c, q->from->pos, WEIR_EUNSUPPORTED,
+                      "a window table function is supported with GROUP BY window_start, "
+                      "window_end only");
+            goto done;
+        }
+        rc = plan_aggregate(c, q, &in, out);
+        goto done;
+    }
+    /* projection + filter */
+    json_t *proj = json_array(), *filter = NULL;
+    const char *names[MAX_COLS];
+    rt_type types[MAX_COLS];
+    char namebuf[MAX_COLS][32];
+    int n = 0;
+    bool identity = true;
+    for (int i = 0; i < q->nitems && n < MAX_COLS; i++) {
+        const sql_item *it = &q->items[i];
+        if (!it->expr) {
+            if (it->star_qual && strcmp(it->star_qual, in.qual)) {
+                json_decref(proj);
+                rc = fail(c, it->pos, WEIR_EINVAL, "unknown table or alias '%s'", it->star_qual);
+                goto done;
+            }
+            for (int k = 0; k < in.ncols && n < MAX_COLS; k++, n++) {
+                names[n] = in.cols[k].name;
+                types[n] = in.cols[k].type;
+                identity &= k == n;
+                json_array_append_new(
+                    proj, json_pack("{s:s, s:o}", "name", names[n], "expr", jcol(k, names[n])));
+            }
+            continue;
+        }
+        json_t *j = bind_typed(c, it->expr, &in, &types[n]);
+        if (!j) {
+            json_decref(proj);
+            rc = c->err->code;
+            goto done;
+        }
+        names[n] = item_name(it, i, namebuf[n], sizeof(namebuf[n]));
+        identity &= it->expr->kind == SE_IDENT &&
+                    json_integer_value(json_object_get(j, "index")) == n &&
+                    !strcmp(names[n], in.cols[n].name);
+        json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[n], "expr", j));
+        n++;
+    }
+    identity &= n == in.ncols;
+    if (q->where) {
+        rt_type ft;
+        if (!(filter = bind_typed(c, q->where, &in, &ft))) {
+            json_decref(proj);
+            rc = c->err->code;
+            goto done;
+        }
+        if (ft.kind != RT_BOOLEAN && ft.kind != RT_NULLTYPE) {
+            char tb[64];
+            json_decref(proj);
+            json_decref(filter);
+            rc = fail(c, q->where->pos, WEIR_ETYPE, "WHERE must be BOOLEAN, not %s",
+                      type_name(ft, tb, sizeof(tb)));
+            goto done;
+        }
+    }
+    if (identity && !filter) {
+        json_decref(proj);
+        rc = rel_copy(out, &in) ? weir_error_set(c->err, WEIR_ENOMEM, "out of memory") : 0;
+        goto done;
+    }
+    rc = emit_calc(c, &in, identity ? (json_decref(proj), NULL) : proj, filter, names, types, n,
+                   out);
+done:
+    rel_free(&in);
+    c->depth--;
+    return rc;
+}
+
+/* --- statements ------------------------------------------------------------------------------ */
+
+static bool assignable(rt_type from, rt_type to)
+{
+    if (from.kind == RT_NULLTYPE || rt_type_equal(from, to))
+        return true;
+    if (rt_type_is_numeric(from) && rt_type_is_numeric(to))
+        return true;
+    if (rt_type_is_string(from) && rt_type_is_string(to))
+        return true;
+    bool tf = from.kind == RT_TIMESTAMP || from.kind == RT_TIMESTAMP_LTZ;
+    bool tt = to.kind == RT_TIMESTAMP || to.kind == RT_TIMESTAMP_LTZ;
+    return (tf && tt) || from.kind == to.kind;
+}
+
+static int plan_insert(ctx *c, const sql_stmt *st)
+{
+    table *tb = find_table(c, st->name);
+    if (!tb)
+        return fail(c, st->name_pos, WEIR_EINVAL, "table '%s' not found", st->name);
+    const sql_stmt *t = tb->def;
+    rel sinkcols = {0}, q = {0};
+    int rc = 0;
+    for (int i = 0; i < t->ncols; i++) {
+        if (t->cols[i].computed || t->cols[i].metadata)
+            continue;
+        rt_type ty;
+        weir_error te = {0};
+        if ((rc = rt_type_parse(t->cols[i].type, &ty, &te))) {
+            rc = fail(c, t->cols[i].pos, rc, "column '%s': %s", t->cols[i].name, te.msg);
+            goto done;
+        }
+        rel_add(&sinkcols, t->cols[i].name, ty);
+    }
+    if (st->ninsert_cols) {
+        rc = fail(c, st->name_pos, WEIR_EUNSUPPORTED,
+                  "INSERT with a column list is not supported yet");
+        goto done;
+    }
+    if ((rc = check_connector(c, t, &sinkcols, false)))
+        goto done;
+    if ((rc = plan_query(c, st->query, &q)))
+        goto done;
+    if (q.ncols != sinkcols.ncols) {
+        rc = fail(c, st->query->pos, WEIR_EINVAL,
+                  "the query produces %d columns but table '%s' has %d", q.ncols, t->name,
+                  sinkcols.ncols);
+        goto done;
+    }
+    /* casts to the sink's types where they differ */
+    bool casts = false;
+    json_t *proj = json_array();
+    const char *names[MAX_COLS];
+    rt_type types[MAX_COLS];
+    for (int i = 0; i < q.ncols && i < MAX_COLS; i++) {
+        rt_type from = q.cols[i].type, to = sinkcols.cols[i].type;
+        json_t *e = jcol(i, q.cols[i].name);
+        names[i] = sinkcols.cols[i].name;
+        types[i] = to;
+        if (!assignable(from, to)) {
+            char a[64], b[64];
+            sql_pos at = i < st->query->nitems ? st->query->items[i].pos : st->query->pos;
+            json_decref(e);
+            json_decref(proj);
+            rc = fail(c, at, WEIR_ETYPE, "column %d: cannot insert %s into %s column '%s' of '%s'",
+                      i + 1, type_name(from, a, sizeof(a)), type_name(to, b, sizeof(b)), names[i],
+                      t->name);
+            goto done;
+        }
+        rt_type f2 = from, t2 = to;
+        f2.nullable = t2.nullable = 1;
+        f2.rowtime = f2.proctime = 0;
+        if (!rt_type_equal(f2, t2) || strcmp(q.cols[i].name, names[i]) != 0) {
+            casts = true;
+            char tb[64];
+            if (!rt_type_equal(f2, t2))
+                e = json_pack("{s:s, s:s, s:s, s:[o]}", "kind", "call", "fn", "CAST", "type",
+                              type_name(to, tb, sizeof(tb)), "args", e);
+        }
+        json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[i], "expr", e));
+    }
+    const char *input = q.op;
+    rel casted = {0};
+    if (casts) {
+        if ((rc = emit_calc(c, &q, proj, NULL, names, types, q.ncols, &casted)))
+            goto done;
+        input = casted.op;
+    } else
+        json_decref(proj);
+    json_t *opts = json_object();
+    for (int i = 0; i < t->nopts; i++)
+        if (strcmp(t->opts[i].key, "connector"))
+            json_object_set_new(opts, t->opts[i].key, json_string(t->opts[i].value));
+    char id[64];
+    new_id(c, "sink", id, sizeof(id));
+    json_t *sink = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "type", "sink", "input", input,
+                             "connector", option(t, "connector", NULL), "options", opts);
+    const char *sp = option(t, "sink.parallelism", NULL);
+    if (sp && atoi(sp) > 0)
+        json_object_set_new(sink, "parallelism", json_integer(atoi(sp)));
+    rc = add_op(c, sink);
+    rel_free(&casted);
+done:
+    rel_free(&sinkcols);
+    rel_free(&q);
+    return rc;
+}
+
+static int compile_script(ctx *c, const sql_script *s, json_t **plan)
+{
+    int rc = 0, inserts = 0;
+    for (int i = 0; i < s->nstmts; i++) {
+        const sql_stmt *st = s->stmts[i];
+        switch (st->kind) {
+        case SS_CREATE_TABLE:
+        case SS_CREATE_VIEW:
+            if (find_table(c, st->name) || find_view(c, st->name)) {
+                if (st->if_not_exists)
+                    break;
+                return fail(c, st->name_pos, WEIR_EDUPLICATE, "'%s' is already defined", st->name);
+            }
+            if (st->kind == SS_CREATE_TABLE) {
+                for (int k = 0; k < st->ncols; k++) {
+                    rt_type ty;
+                    weir_error te = {0};
+                    if (st->cols[k].type && (rc = rt_type_parse(st->cols[k].type, &ty, &te)))
+                        return fail(c, st->cols[k].pos, rc, "column '%s': %s", st->cols[k].name,
+                                    te.msg);
+                }
+                table *nt = realloc(c->tables, (size_t)(c->ntables + 1) * sizeof(table));
+                if (!nt)
+                    return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+                c->tables = nt;
+                memset(&nt[c->ntables], 0, sizeof(table));
+                nt[c->ntables++].def = st;
+            } else {
+                const sql_stmt **nv =
+                    realloc(c->views, (size_t)(c->nviews + 1) * sizeof(sql_stmt *));
+                if (!nv)
+                    return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+                c->views = nv;
+                nv[c->nviews++] = st;
+            }
+            break;
+        case SS_SET:
+            json_object_set_new(c->settings, st->key, json_string(st->value));
+            break;
+        case SS_RESET:
+            if (st->key)
+                json_object_del(c->settings, st->key);
+            else
+                json_object_clear(c->settings);
+            break;
+        case SS_DROP:
+            return fail(c, st->pos, WEIR_EUNSUPPORTED, "DROP is not supported in job scripts");
+        case SS_EXPLAIN:
+            json_object_set_new(c->settings, "weir.explain", json_string("true"));
+            st = st->stmts[0];
+            /* fall through */
+        case SS_INSERT:
+        case SS_STATEMENT_SET:
+            if (st->kind == SS_INSERT) {
+                if ((rc = plan_insert(c, st)))
+                    return rc;
+                inserts++;
+            } else if (st->kind == SS_STATEMENT_SET) {
+                for (int k = 0; k < st->nstmts; k++) {
+                    if ((rc = plan_insert(c, st->stmts[k])))
+                        return rc;
+                    inserts++;
+                }
+            } else
+                return fail(c, st->pos, WEIR_EUNSUPPORTED, "EXPLAIN works on INSERT statements");
+            break;
+        }
+    }
+    if (!inserts)
+        return weir_error_set(c->err, WEIR_EINVAL,
+                              "%s: the script has no INSERT INTO: there is no job to run", s->file);
+    const char *name = json_string_value(json_object_get(c->settings, "pipeline.name"));
+    *plan = json_pack("{s:i, s:s, s:O}", "version", RT_PLAN_VERSION, "name",
+                      name ? name : "weir-sql-job", "operators", c->ops);
+    const char *mp = json_string_value(json_object_get(c->settings, "pipeline.max-parallelism"));
+    if (mp && atoi(mp) > 0)
+        json_object_set_new(*plan, "maxParallelism", json_integer(atoi(mp)));
+    return *plan ? 0 : weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+}
+
+static int compile(const char *text, size_t len, const char *filename, bool lenient, json_t **plan,
+                   json_t **settings, json_t **notes, weir_error *err)
+{
+    sql_script *s = NULL;
+    int rc = sql_parse(text, len, filename, &s, err);
+    if (rc)
+        return rc;
+    ctx c = {.s = s,
+             .err = err,
+             .ops = json_array(),
+             .settings = json_object(),
+             .lenient = lenient,
+             .notes = json_array()};
+    if (!c.ops || !c.settings || !c.notes)
+        rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+    else
+        rc = compile_script(&c, s, plan);
+    for (int i = 0; i < c.ntables; i++)
+        rel_free(&c.tables[i].scan);
+    free(c.tables);
+    free(c.views);
+    json_decref(c.ops);
+    if (!rc && json_array_size(c.notes) == 0) {
+        /* The plan loader is the last check: it must accept what the planner made. */
+        char *txt = json_dumps(*plan, JSON_COMPACT);
+        rt_plan *p = NULL;
+        weir_error pe = {0};
+        if (!txt)
+            rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        else if ((rc = rt_plan_load(txt, strlen(txt), s->file, 1, &p, &pe)))
+            rc = weir_error_set(err, rc, "%s: internal error, the generated plan is invalid: %s",
+                                s->file, pe.msg);
+        rt_plan_free(p);
+        free(txt);
+        if (rc) {
+            json_decref(*plan);
+            *plan = NULL;
+        }
+    }
+    if (!rc && settings)
+        *settings = json_incref(c.settings);
+    if (!rc && notes)
+        *notes = json_incref(c.notes);
+    json_decref(c.settings);
+    json_decref(c.notes);
+    sql_script_free(s);
+    return rc;
+}
+
+int sql_compile(const char *text, size_t len, const char *filename, json_t **plan,
+                json_t **settings, weir_error *err)
+{
+    return compile(text, len, filename, false, plan, settings, NULL, err);
+}
+
+int sql_check(const char *text, size_t len, const char *filename, json_t **plan, json_t **notes,
+              weir_error *err)
+{
+    return compile(text, len, filename, true, plan, NULL, notes, err);
+}
+
+int sql_read_file(const char *path, char **text, size_t *len_out, weir_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return weir_error_set(err, errno == ENOENT ? WEIR_ENOTFOUND : WEIR_EIO, "%s: %s", path,
+                              strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (len + 4096 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            if (cap > (16u << 20)) {
+                rc = weir_error_set(err, WEIR_ETOOBIG, "%s: larger than 16 MiB", path);
+                break;
+            }
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+                break;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *text = buf;
+    *len_out = len;
+    return 0;
+}
+
+int sql_compile_file(const char *path, json_t **plan, json_t **settings, weir_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = sql_read_file(path, &buf, &len, err);
+    if (!rc)
+        rc = sql_compile(buf, len, path, plan, settings, err);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,253 @@
+/*
+ * test_sql.c - the SQL front end: the seeds' scripts and the feature scripts compile (or check,
+ * with Kafka/Iceberg noted as known-later connectors); operator uids are stable when a script is
+ * recompiled and survive changes elsewhere; and a table of bad scripts, each failing with
+ * file:line:col, the offending token or construct, and what was expected.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "runtime/plan/plan.h"
+#include "runtime/sql/sql.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void check_file(const char *path, bool runnable, size_t notes_want)
+{
+    char *text = NULL;
+    size_t len = 0;
+    weir_error err = {0};
+    assert_int_equal(sql_read_file(path, &text, &len, &err), 0);
+    json_t *plan = NULL, *notes = NULL;
+    if (sql_check(text, len, path, &plan, &notes, &err))
+        fail_msg("%s: %s", path, err.msg);
+    assert_int_equal(json_array_size(notes), notes_want);
+    json_decref(plan);
+    json_decref(notes);
+    plan = NULL;
+    int rc = sql_compile(text, len, path, &plan, NULL, &err);
+    if (runnable && rc)
+        fail_msg("%s: %s", path, err.msg);
+    if (!runnable) {
+        assert_int_equal(rc, WEIR_EUNSUPPORTED);
+        assert_non_null(strstr(err.msg, "is not supported yet"));
+    }
+    json_decref(plan);
+    free(text);
+}
+
+static void test_scripts(void **state)
+{
+    (void)state;
+    check_file("runtime/sql/tests/scripts/seed004_sensors.sql", false, 2);
+    check_file("runtime/sql/tests/scripts/seed000_cdc.sql", false, 2);
+    check_file("runtime/sql/tests/scripts/nexmark.sql", true, 0);
+    check_file("runtime/sql/tests/scripts/features.sql", true, 0);
+    check_file("runtime/sql/examples/sensor-aggregator.sql", true, 0);
+}
+
+static json_t *compile(const char *sql)
+{
+    json_t *plan = NULL;
+    weir_error err = {0};
+    if (sql_compile(sql, strlen(sql), "t.sql", &plan, NULL, &err))
+        fail_msg("%s", err.msg);
+    return plan;
+}
+
+/* The uids of a plan's operators, by loading it as the runtime does. */
+static void uids(json_t *plan, char out[][33], uint32_t *n)
+{
+    char *txt = json_dumps(plan, 0);
+    rt_plan *p = NULL;
+    weir_error err = {0};
+    if (rt_plan_load(txt, strlen(txt), "t", 1, &p, &err))
+        fail_msg("%s", err.msg);
+    *n = p->nops;
+    for (uint32_t i = 0; i < p->nops; i++)
+        memcpy(out[i], p->ops[i].uid, 33);
+    rt_plan_free(p);
+    free(txt);
+}
+
+#define TABLES                                                                                     \
+    "CREATE TABLE s (k INT, v BIGINT, ms BIGINT, ts AS TO_TIMESTAMP_LTZ(ms, 3), WATERMARK FOR "    \
+    "ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '10');"     \
+    "CREATE TABLE o (k INT, c BIGINT) WITH ('connector' = 'blackhole');"
+
+static void test_uids(void **state)
+{
+    (void)state;
+    const char *a = TABLES "INSERT INTO o SELECT k, COUNT(*) FROM s WHERE v > 5 GROUP BY k;";
+    const char *b = TABLES "INSERT INTO o SELECT k, COUNT(*) FROM s WHERE v > 7 GROUP BY k;";
+    char ua[32][33], ua2[32][33], ub[32][33];
+    uint32_t na, na2, nb;
+    json_t *pa = compile(a), *pa2 = compile(a), *pb = compile(b);
+    uids(pa, ua, &na);
+    uids(pa2, ua2, &na2);
+    uids(pb, ub, &nb);
+    assert_int_equal(na, na2);
+    for (uint32_t i = 0; i < na; i++)
+        assert_string_equal(ua[i], ua2[i]);
+    /* the changed filter changes the calc and what follows it, not the scan before it */
+    assert_int_equal(na, nb);
+    assert_string_equal(ua[0], ub[0]); /* source */
+    assert_string_equal(ua[1], ub[1]); /* computed columns */
+    assert_string_equal(ua[2], ub[2]); /* watermark */
+    assert_string_not_equal(ua[3], ub[3]);
+    json_decref(pa);
+    json_decref(pa2);
+    json_decref(pb);
+}
+
+typedef struct bad {
+    const char *sql;
+    const char *marker; /* the error points at its first occurrence after the TABLES prefix */
+    const char *text;
+} bad;
+
+static const bad bads[] = {
+    {"CREATE TABEL x (a INT) WITH (\'connector\' = \'print\');", "TABEL",
+     "at 'TABEL': expected TABLE or VIEW"},
+    {"CREATE TABLE x (a INT WITH (\'connector\' = \'print\');", "WITH",
+     "at 'WITH': expected ',' or ')'"},
+    {"CREATE TABLE x (a INT) (\'connector\' = \'print\');", "('connector'", "expected WITH"},
+    {"CREATE TABLE x (a INT) WITH (connector = \'print\');", "connector",
+     "expected an option name as a 'quoted string'"},
+    {"CREATE TABLE x (a INT) WITH (\'connector\' \'print\');", "'print'", "expected '='"},
+    {"CREATE TABLE x (a INTT) WITH (\'connector\' = \'print\');", "a INTT", "unknown type 'INTT'"},
+    {"CREATE TABLE x (a DECIMAL(x)) WITH (\'connector\' = \'print\');", "x))", "expected a number"},
+    {"CREATE TABLE x (a ARRAY<INT>) WITH (\'connector\' = \'print\');", "ARRAY",
+     "ARRAY is not supported yet"},
+    {"SELECT 1 FROM t;", "SELECT", "a bare SELECT is not a job"},
+    {"INSERT x SELECT 1 FROM t;", "x SELECT", "expected INTO"},
+    {TABLES "INSERT INTO o SELECT k, FROM s;", "FROM", "at 'FROM': expected an expression"},
+    {TABLES "INSERT INTO o SELECT k AS FROM s;", "FROM", "at 'FROM': expected an alias"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM s GROUP k;", "k;", "expected BY"},
+    {TABLES "INSERT INTO o SELECT k, \'abc FROM s;", "'abc", "unterminated string"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s /* unclosed", "/*", "unterminated comment"},
+    {TABLES "INSERT INTO o SELECT k, v # 1 FROM s;", "#", "unexpected character '#'"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s ORDER BY k;", "ORDER", "ORDER is not supported yet"},
+    {TABLES "INSERT INTO o SELECT a.k, v FROM s JOIN s2 ON s.k = s2.k;", "JOIN",
+     "joins are not supported yet"},
+    {TABLES "INSERT INTO o SELECT k, CAST(v AS) FROM s;", ")", "expected a type name"},
+    {TABLES "INSERT INTO o SELECT k, CASE WHEN v > 1 THEN 1 FROM s;", "FROM", "expected END"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s WHERE v BETWEEN 1;", ";", "expected AND"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s UNION SELECT k, v FROM s;", "SELECT k, v FROM s;",
+     "only UNION ALL is supported"},
+    {TABLES "INSERT INTO o SELECT k, v FROM TABLE(SESSION(TABLE s, DESCRIPTOR(ts), INTERVAL \'1\' "
+            "SECOND)) GROUP BY k;",
+     "SESSION", "SESSION windows are not supported yet"},
+    {TABLES "INSERT INTO nope SELECT k, v FROM s;", "nope", "table 'nope' not found"},
+    {TABLES "INSERT INTO o SELECT k, v FROM nope;", "nope", "table or view 'nope' not found"},
+    {TABLES "INSERT INTO o SELECT k, vv FROM s;", "vv",
+     "column 'vv' not found (available: k, v, ms, ts)"},
+    {TABLES "INSERT INTO o SELECT x.k, v FROM s;", "x.k", "unknown table or alias 'x'"},
+    {TABLES "CREATE TABLE o (a INT) WITH (\'connector\' = \'print\');", "o (a INT)",
+     "'o' is already defined"},
+    {TABLES "INSERT INTO o SELECT k, v + \'x\' FROM s;", "+",
+     "PLUS cannot be applied to BIGINT and CHAR(1)"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s WHERE v;", "v;", "WHERE must be BOOLEAN, not BIGINT"},
+    {TABLES "INSERT INTO o SELECT k, UPPER(v) FROM s;", "UPPER",
+     "UPPER needs a string, not BIGINT"},
+    {TABLES "INSERT INTO o SELECT k, FOO(v) FROM s;", "FOO", "unknown function 'FOO'"},
+    {TABLES "INSERT INTO o SELECT k, ts FROM s;", "ts FROM",
+     "cannot insert TIMESTAMP_LTZ(3) into BIGINT column 'c'"},
+    {TABLES "INSERT INTO o SELECT k FROM s;", "SELECT",
+     "the query produces 1 columns but table 'o' has 2"},
+    {TABLES "INSERT INTO o SELECT k, SUM(ts) FROM s GROUP BY k;", "SUM",
+     "SUM needs a numeric argument"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s GROUP BY k;", "v FROM",
+     "expression 'v' is neither in GROUP BY nor inside an aggregate function"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s WHERE COUNT(*) > 1;", ">",
+     "aggregate functions are not allowed in WHERE"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT v) FROM s GROUP BY k;", "COUNT",
+     "COUNT(DISTINCT ...) is not supported yet"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ms), INTERVAL "
+            "\'1\' SECOND)) GROUP BY k, window_start, window_end;",
+     "ms)", "DESCRIPTOR(ms): 'ms' is not a time attribute"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL "
+            "\'1\' SECOND)) GROUP BY k;",
+     "SELECT", "must GROUP BY window_start and window_end"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), 5)) GROUP "
+            "BY k, window_start, window_end;",
+     "5)", "window sizes are INTERVALs"},
+    {"CREATE TABLE s (k INT, ts TIMESTAMP(3), WATERMARK FOR t AS t) WITH (\'connector\' = "
+     "\'datagen\');"
+     "CREATE TABLE o (k INT) WITH (\'connector\' = \'print\'); INSERT INTO o SELECT k FROM s;",
+     "t AS t", "WATERMARK FOR 't': no such column"},
+    {"CREATE TABLE s (k INT, ts BIGINT, WATERMARK FOR ts AS ts) WITH (\'connector\' = \'datagen\');"
+     "CREATE TABLE o (k INT) WITH (\'connector\' = \'print\'); INSERT INTO o SELECT k FROM s;",
+     "ts AS ts", "must be TIMESTAMP(3) or TIMESTAMP_LTZ(3), not BIGINT"},
+    {"CREATE TABLE s (k INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - 5) WITH (\'connector\' = "
+     "\'datagen\');"
+     "CREATE TABLE o (k INT) WITH (\'connector\' = \'print\'); INSERT INTO o SELECT k FROM s;",
+     "- 5", "watermark strategy not supported yet"},
+    {"CREATE TABLE s (k INT) WITH (\'connector\' = \'datagen\', \'rows-per-secnd\' = \'5\');"
+     "CREATE TABLE o (k INT) WITH (\'connector\' = \'print\'); INSERT INTO o SELECT k FROM s;",
+     "'rows-per-secnd'", "Unsupported options found for 'datagen': rows-per-secnd"},
+    {"CREATE TABLE s (k INT) WITH (\'connector\' = \'datagen\', \'fields.k.min\' = \'ten\');"
+     "CREATE TABLE o (k INT) WITH (\'connector\' = \'print\'); INSERT INTO o SELECT k FROM s;",
+     "'fields.k.min'", "'fields.k.min': 'ten' is not an integer"},
+    {"CREATE TABLE s (k INT) WITH (\'connector\' = \'kafka\', \'topic\' = \'t\');"
+     "CREATE TABLE o (k INT) WITH (\'connector\' = \'print\'); INSERT INTO o SELECT k FROM s;",
+     "'kafka'", "connector 'kafka' is not supported yet"},
+    {"CREATE TABLE s (k INT) WITH (\'connector\' = \'datagen\');"
+     "CREATE TABLE o (k INT) WITH (\'connector\' = \'print\', \'print-identifer\' = \'x\'); INSERT "
+     "INTO o SELECT k FROM s;",
+     "'print-identifer'", "Unsupported options found for 'print': print-identifer"},
+    {"CREATE TABLE s (k INT) WITH (\'format\' = \'json\');"
+     "CREATE TABLE o (k INT) WITH (\'connector\' = \'print\'); INSERT INTO o SELECT k FROM s;",
+     "s (k", "table 's' has no 'connector' option"},
+    {"CREATE TABLE s (k INT) WITH (\'connector\' = \'print\');"
+     "CREATE TABLE o (k INT) WITH (\'connector\' = \'print\'); INSERT INTO o SELECT k FROM s;",
+     "'print'", "connector 'print' cannot be used as a source"},
+    {"CREATE TABLE s (k INT) WITH (\'connector\' = \'datagen\');", NULL,
+     "the script has no INSERT INTO"},
+};
+
+static void test_bad_scripts(void **state)
+{
+    (void)state;
+    size_t n = sizeof(bads) / sizeof(bads[0]);
+    int failures = 0;
+    assert_true(n >= 30);
+    for (size_t i = 0; i < n; i++) {
+        json_t *plan = NULL;
+        weir_error err = {0};
+        int rc = sql_compile(bads[i].sql, strlen(bads[i].sql), "t.sql", &plan, NULL, &err);
+        if (rc == 0)
+            fail_msg("case %zu compiled: %s", i, bads[i].sql);
+        char where[64];
+        const char *sql = bads[i].sql;
+        size_t skip = strncmp(sql, TABLES, strlen(TABLES)) == 0 ? strlen(TABLES) : 0;
+        if (bads[i].marker) {
+            const char *at = strstr(sql + skip, bads[i].marker);
+            assert_non_null(at);
+            snprintf(where, sizeof(where), "t.sql:1:%d:", (int)(at - sql) + 1);
+        } else
+            snprintf(where, sizeof(where), "t.sql:");
+        if (strncmp(err.msg, where, strlen(where)) != 0 || !strstr(err.msg, bads[i].text)) {
+            print_message("case %zu: got '%s', want '%s' ... '%s'\n", i, err.msg, where,
+                          bads[i].text);
+            failures++;
+        }
+        assert_null(plan);
+    }
+    assert_int_equal(failures, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scripts),
+        cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_bad_scripts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
