@@ -261,6 +261,15 @@ int rt_run_main(int argc, char **argv)
         fprintf(stderr, "weir run: %s: %s\n", planfile, err.msg);
         goto out;
     }
+    /* Flink SQL's source idleness applies to every watermark assigner that has none of its own. */
+    long long idle_ms;
+    if ((rc = config_get_duration_ms(c, "table.exec.source.idle-timeout", 0, &idle_ms, &err))) {
+        fprintf(stderr, "weir run: configuration: %s\n", err.msg);
+        goto out;
+    }
+    for (uint32_t i = 0; i < plan->nops; i++)
+        if (plan->ops[i].type == RT_OP_WATERMARK && plan->ops[i].idle_timeout_ms == 0)
+            plan->ops[i].idle_timeout_ms = idle_ms;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;

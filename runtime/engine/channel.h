@@ -22,7 +22,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum rt_msg_kind { RT_MSG_BATCH, RT_MSG_WATERMARK, RT_MSG_BARRIER, RT_MSG_END } rt_msg_kind;
+typedef enum rt_msg_kind {
+    RT_MSG_BATCH,
+    RT_MSG_WATERMARK,
+    RT_MSG_BARRIER,
+    RT_MSG_IDLE, /* the producer has had no rows for its idle timeout (Flink's WatermarkStatus) */
+    RT_MSG_END
+} rt_msg_kind;
 
 typedef struct rt_msg {
     rt_msg_kind kind;

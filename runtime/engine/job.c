@@ -456,6 +456,25 @@ static void task_notify(task *t)
             t->ops[i]->vt->notify_complete(t->ops[i], c);
 }
 
+static int64_t mono_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int task_tick(task *t)
+{
+    int64_t now = mono_now_ms();
+    for (uint32_t i = 0; i < t->nops; i++)
+        if (t->ops[i]->vt->tick) {
+            int rc = t->ops[i]->vt->tick(t->ops[i], now);
+            if (rc)
+                return rc;
+        }
+    return 0;
+}
+
 static int task_end(task *t)
 {
     for (uint32_t i = 0; i < t->nops; i++)
@@ -516,6 +535,8 @@ static int source_loop(task *t)
             }
         }
         task_notify(t);
+        if ((rc = task_tick(t)))
+            break;
         rt_batch_reset(b);
         int64_t idle = 0;
         int r = rt_op_source_poll(src, b, &idle);
@@ -546,9 +567,10 @@ static int input_loop(task *t)
     uint32_t n = ch->nin;
     rt_channel **in = ch->in[t->subtask];
     bool *blocked = calloc(n, sizeof(bool)), *ended = calloc(n, sizeof(bool));
+    bool *idle = calloc(n, sizeof(bool));
     int64_t *wm = malloc(n * sizeof(int64_t));
     int rc = 0;
-    if (!blocked || !ended || !wm) {
+    if (!blocked || !ended || !wm || !idle) {
         rc = weir_error_set(&t->err, WEIR_ENOMEM, "out of memory");
         goto done;
     }
@@ -562,6 +584,8 @@ static int input_loop(task *t)
         rt_msg m;
         int which;
         task_notify(t);
+        if ((rc = task_tick(t)))
+            break;
         if (!rt_inbox_pop(ch->inbox[t->subtask], in, n, blocked, 50, &m, &which))
             break;
         if (which < 0)
@@ -572,14 +596,26 @@ static int input_loop(task *t)
             rc = head->vt->process(head, m.batch);
             rt_channel_release(in[which], m.batch);
             break;
-        case RT_MSG_WATERMARK: {
-            if (m.value > wm[which])
-                wm[which] = m.value;
+        case RT_MSG_WATERMARK:
+        case RT_MSG_IDLE: {
+            if (m.kind == RT_MSG_IDLE)
+                idle[which] = true;
+            else {
+                idle[which] = false;
+                if (m.value > wm[which])
+                    wm[which] = m.value;
+            }
+            /* the minimum over inputs that are neither finished nor idle */
             int64_t low = RT_WATERMARK_MAX;
+            bool any = false;
             for (uint32_t i = 0; i < n; i++)
-                if (!ended[i] && wm[i] < low)
-                    low = wm[i];
-            rc = deliver_watermark(head, low);
+                if (!ended[i] && !idle[i]) {
+                    any = true;
+                    if (wm[i] < low)
+                        low = wm[i];
+                }
+            if (any)
+                rc = deliver_watermark(head, low);
             break;
         }
         case RT_MSG_BARRIER:
@@ -627,6 +663,7 @@ static int input_loop(task *t)
 done:
     free(blocked);
     free(ended);
+    free(idle);
     free(wm);
     return rc;
 }

@@ -59,6 +59,14 @@ int rt_op_emit_watermark(rt_op *op, int64_t wm)
     return 0;
 }
 
+void rt_op_emit_idle(rt_op *op)
+{
+    for (uint32_t i = 0; i < op->nnext; i++)
+        rt_op_emit_idle(op->next[i]);
+    for (uint32_t i = 0; i < op->nouts; i++)
+        rt_output_control(op->outs[i], RT_MSG_IDLE, 0, false);
+}
+
 void rt_op_free(rt_op *op)
 {
     if (!op)

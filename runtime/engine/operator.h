@@ -54,6 +54,8 @@ typedef struct rt_op_vt {
     int (*end_input)(rt_op *op);
     /* Checkpoint `id` completed everywhere. */
     void (*notify_complete)(rt_op *op, uint64_t id);
+    /* Called by the task loop at least every 50 ms with the monotonic clock. NULL: no timers. */
+    int (*tick)(rt_op *op, int64_t now_ms);
     void (*destroy)(rt_op *op);
 } rt_op_vt;
 
@@ -77,6 +79,9 @@ struct rt_op {
 int rt_op_emit(rt_op *op, const rt_batch *b) WEIR_MUST_CHECK;
 /* Hands a watermark on (successors' watermark handlers, then partitioners). */
 int rt_op_emit_watermark(rt_op *op, int64_t wm) WEIR_MUST_CHECK;
+/* Tells the consumers of this chain that its input is idle (they stop waiting for its
+ * watermark until it sends one again). */
+void rt_op_emit_idle(rt_op *op);
 
 /* --- partitioners -------------------------------------------------------------------------- */
 

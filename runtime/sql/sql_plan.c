@@ -16,6 +16,7 @@
  */
 #include "runtime/sql/sql.h"
 
+#include "lib/config.h"
 #include "lib/json.h"
 #include "runtime/connectors/connector.h"
 #include "runtime/expr/expr.h"
@@ -675,9 +676,15 @@ static int scan_table(ctx *c, table *tb, rel *out)
         }
         char id2[64];
         new_id(c, "watermark", id2, sizeof(id2));
-        if ((rc = add_op(c, json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id2, "type", "watermark",
-                                      "input", cur.op, "rowtime", t->wm_col, "delayMs",
-                                      (json_int_t)delay)))) {
+        json_t *wop =
+            json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id2, "type", "watermark", "input", cur.op,
+                      "rowtime", t->wm_col, "delayMs", (json_int_t)delay);
+        const char *idle =
+            json_string_value(json_object_get(c->settings, "table.exec.source.idle-timeout"));
+        long long idle_ms = 0;
+        if (idle && config_parse_duration_ms(idle, &idle_ms) == 0 && idle_ms > 0)
+            json_object_set_new(wop, "idleTimeoutMs", json_integer(idle_ms));
+        if ((rc = add_op(c, wop))) {
             rel_free(&cur);
             goto done;
         }

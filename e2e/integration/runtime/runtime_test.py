@@ -339,6 +339,33 @@ def late_rows():
     check(counted + late == 20000, f"{counted} rows in windows + {late} late != 20000")
 
 
+@case("an idle input (table.exec.source.idle-timeout) does not hold windows back; without it they wait")
+def idleness():
+    # Datagen at parallelism 2 over ids 0..9e12: subtask 1's rows start at 4.5e12 and the
+    # filter drops them, so its watermark assigner never sees a row. The window (parallelism 1) can only fire if
+    # that input is declared idle.
+    p = plan(options={"rows-per-second": "2000", "fields.id.end": "9000000000000"})
+    del p["operators"][0]["options"]["number-of-rows"]
+    p["operators"][0]["parallelism"] = 2
+    p["operators"][1]["parallelism"] = 2
+    p["operators"][1]["filter"] = {"kind": "call", "fn": "LESS_THAN", "args": [
+        {"kind": "column", "index": 0}, {"kind": "literal", "type": "BIGINT", "value": 4500000000000}]}
+    p["operators"][2]["parallelism"] = 2
+    p["operators"][3]["parallelism"] = 1
+    p["operators"][3]["window"]["sizeMs"] = 1000
+    path = write_plan(p, "idle.json")
+    outs = {}
+    for flag in ("0", "300ms"):
+        proc = subprocess.Popen([WEIR, "run", f"-Dtable.exec.source.idle-timeout={flag}", path],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+        outs[flag] = len(rows(out))
+    check(outs["0"] == 0, f"without idleness {outs['0']} windows fired although one input never had a watermark")
+    check(outs["300ms"] > 0, "with an idle timeout no window fired")
+
+
 @case("configuration from a file and FLINK_PROPERTIES; SIGTERM cancels")
 def config_and_cancel():
     conf = os.path.join(WORK, "conf")
@@ -516,7 +543,7 @@ def errors():
 if __name__ == "__main__":
     only = sys.argv[1:]
     for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
-               incremental_retention, late_rows, config_and_cancel, savepoint_options,
+               incremental_retention, late_rows, idleness, config_and_cancel, savepoint_options,
                sql_sensor_aggregates, sql_nexmark, errors]:
         if not only or fn.__name__ in only:
             fn()
