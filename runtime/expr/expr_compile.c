@@ -42,6 +42,7 @@ static void node_free(node *n)
     }
     free(n->path);
     free(n->owned);
+    free(n->fails);
     free(n);
 }
 
@@ -549,6 +550,40 @@ static json_t *rewrite(const char *fn, const json_t *args)
     return NULL;
 }
 
+const char *expr_regex_refused(const char *pat, size_t len)
+{
+    if (len > EXPR_REGEX_MAX)
+        return "longer than 512 characters";
+    bool in_class = false, prev_quant = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = pat[i];
+        if (ch == '\\' && i + 1 < len) {
+            i++;
+            prev_quant = false;
+            continue;
+        }
+        if (in_class) {
+            if (ch == ']')
+                in_class = false;
+            continue;
+        }
+        if (ch == '[') {
+            in_class = true;
+            prev_quant = false;
+            continue;
+        }
+        bool quant = ch == '*' || ch == '+' || ch == '?' || ch == '{';
+        if (quant && prev_quant)
+            return "stacked quantifiers";
+        if (ch == '{') {
+            while (i < len && pat[i] != '}')
+                i++;
+        }
+        prev_quant = quant || (ch == ')' && i > 0 && (pat[i - 1] == '*' || pat[i - 1] == '+'));
+    }
+    return NULL;
+}
+
 static int check_arity(const fn_def *f, uint32_t n, const char *path, cctx *c)
 {
     if ((int)n < f->min_args || (f->max_args >= 0 && (int)n > f->max_args)) {
@@ -788,6 +823,10 @@ static int type_call(node *n, const fn_def *f, const json_t *j, const char *path
         nullable = true;
     regex : {
         const char *pat = const_str(a[1]);
+        const char *why = pat ? expr_regex_refused(pat, strlen(pat)) : NULL;
+        if (why)
+            return weir_error_set(c->err, WEIR_EUNSUPPORTED, "%s.args[1]: regex not supported: %s",
+                                  path, why);
         if (pat) {
             n->re = malloc(sizeof(regex_t));
             if (!n->re)

@@ -131,6 +131,25 @@ static int fail(weir_error *err, const node *n, const char *fmt, const char *det
     return weir_error_set(err, WEIR_ERANGE, "%s: %s%s", n->path, fmt, detail ? detail : "");
 }
 
+/*
+ * Lazy evaluation for CASE and COALESCE. Their branches are evaluated over the whole batch, so a
+ * branch may fail on rows it is not selected for (`CASE WHEN x <> 0 THEN 10 / x END`). While a
+ * branch is evaluated, `lenient_rows` is set: a failing row then becomes NULL and is marked,
+ * and the CASE raises the error only if it picks a marked row, as SQL's lazy evaluation would.
+ */
+static _Thread_local uint8_t *lenient_rows;
+static _Thread_local char lenient_msg[WEIR_ERROR_MSG_MAX];
+
+#define ROW_FAIL(n, o, r, msg, label)                                                              \
+    do {                                                                                           \
+        if (!lenient_rows)                                                                         \
+            return fail(err, (n), (msg), NULL);                                                    \
+        lenient_rows[r] = 1;                                                                       \
+        snprintf(lenient_msg, sizeof(lenient_msg), "%s: %s", (n)->path, (msg));                    \
+        expr_set_null((o), (r));                                                                   \
+        goto label;                                                                                \
+    } while (0)
+
 /* Writes a value of `src` (any numeric/same-class type) into n->out[r], converted to n's type. */
 static void put_converted(node *n, uint32_t r, const node *src, uint32_t sr)
 {
@@ -247,8 +266,8 @@ static regex_t *row_regex(node *n, rt_str pat, regex_t *tmp, bool *own)
     *own = false;
     if (n->re)
         return n->re;
-    char buf[1024];
-    if (pat.len >= sizeof(buf))
+    char buf[EXPR_REGEX_MAX + 1];
+    if (pat.len >= sizeof(buf) || expr_regex_refused(pat.ptr ? pat.ptr : "", pat.len))
         return NULL;
     memcpy(buf, pat.ptr, pat.len);
     buf[pat.len] = '\0';
@@ -586,7 +605,7 @@ static int arith(node *n, uint32_t rows, weir_error *err)
             case OP_DIV: {
                 __int128 y = scaled(b, r, sb);
                 if (y == 0)
-                    return fail(err, n, "division by zero", NULL);
+                    ROW_FAIL(n, o, r, "division by zero", next_dec);
                 /* a / b at scale s: a * 10^(s + sb - sa + 1) / b, then round the extra digit. */
                 int shift = (int)s + (int)sb - (int)sa + 1;
                 __int128 x = scaled(a, r, sa);
@@ -601,7 +620,7 @@ static int arith(node *n, uint32_t rows, weir_error *err)
                 unsigned m = sa > sb ? sa : sb;
                 __int128 y = scaled(b, r, m);
                 if (y == 0)
-                    return fail(err, n, "division by zero", NULL);
+                    ROW_FAIL(n, o, r, "division by zero", next_dec);
                 z = rescale(scaled(a, r, m) % y, m, s);
                 break;
             }
@@ -610,6 +629,7 @@ static int arith(node *n, uint32_t rows, weir_error *err)
                 o->null[r] = 1;
             else
                 o->i64[r] = (int64_t)z;
+        next_dec:;
         }
         return 0;
     }
@@ -634,7 +654,7 @@ static int arith(node *n, uint32_t rows, weir_error *err)
                 break;
             }
             if (y == 0)
-                return fail(err, n, "division by zero", NULL);
+                ROW_FAIL(n, o, r, "division by zero", next_int);
             if ((int64_t)y == -1)
                 z = n->op == OP_DIV ? (int64_t)(0 - x) : 0;
             else
@@ -642,6 +662,7 @@ static int arith(node *n, uint32_t rows, weir_error *err)
             break;
         }
         o->i64[r] = wrap_int(k, z);
+    next_int:;
     }
     return 0;
 }
@@ -1002,6 +1023,66 @@ static int strings(node *n, uint32_t rows, rt_arena *arena, weir_error *err)
     return 0;
 }
 
+/* CASE and COALESCE: every argument evaluated leniently (see ROW_FAIL); a row fails only when
+ * a condition or value it actually needs failed on it. */
+static int eval_lazy(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_error *err)
+{
+    node **a = n->args;
+    rt_col *o = &n->out;
+    size_t need = (size_t)rows * n->nargs;
+    if (need > n->fails_cap) {
+        uint8_t *f = realloc(n->fails, need);
+        if (!f)
+            return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        n->fails = f;
+        n->fails_cap = need;
+    }
+    memset(n->fails, 0, need);
+    uint8_t *outer = lenient_rows;
+    for (uint32_t i = 0; i < n->nargs; i++) {
+        lenient_rows = n->fails + (size_t)i * rows;
+        int rc = ev(a[i], in, rows, arena, err);
+        lenient_rows = outer;
+        if (rc)
+            return rc;
+    }
+    for (uint32_t r = 0; r < rows; r++) {
+        int pick = -1;
+        if (n->op == OP_CASE) {
+            uint32_t i;
+            for (i = 0; i + 1 < n->nargs; i += 2) {
+                if (n->fails[(size_t)i * rows + r]) {
+                    pick = (int)i; /* a condition this row needed failed */
+                    break;
+                }
+                if (!nul(a[i], r) && iv(a[i], r)) {
+                    pick = (int)i + 1;
+                    break;
+                }
+            }
+            if (pick < 0 && n->nargs % 2 == 1)
+                pick = (int)n->nargs - 1;
+        } else {
+            for (uint32_t i = 0; i < n->nargs && pick < 0; i++)
+                if (n->fails[(size_t)i * rows + r] || !nul(a[i], r))
+                    pick = (int)i;
+        }
+        if (pick >= 0 && n->fails[(size_t)pick * rows + r]) {
+            /* the branch this row needs failed on it: the error is real */
+            if (!outer)
+                return weir_error_set(err, WEIR_ERANGE, "%s", lenient_msg);
+            outer[r] = 1;
+            expr_set_null(o, r);
+            continue;
+        }
+        if (pick >= 0)
+            put_converted(n, r, a[pick], r);
+        else
+            expr_set_null(o, r);
+    }
+    return 0;
+}
+
 static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_error *err)
 {
     if (n->op == OP_COL) {
@@ -1015,6 +1096,8 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
     int rc = expr_node_reserve(n, rows);
     if (rc)
         return weir_error_set(err, rc, "out of memory");
+    if (n->op == OP_CASE || n->op == OP_COALESCE)
+        return eval_lazy(n, in, rows, arena, err);
     if ((rc = eval_args(n, in, rows, arena, err)))
         return rc;
     node **a = n->args;
@@ -1144,6 +1227,12 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
                 return weir_error_set(err, rc, "out of memory");
             if (rc) {
                 if (n->op == OP_TRY_CAST) {
+                    expr_set_null(o, r);
+                    continue;
+                }
+                if (lenient_rows) {
+                    lenient_rows[r] = 1;
+                    snprintf(lenient_msg, sizeof(lenient_msg), "%s: %s", n->path, ce.msg);
                     expr_set_null(o, r);
                     continue;
                 }

@@ -96,10 +96,12 @@ struct node {
     bool borrowed; /* `out` arrays point into the input batch */
     rt_col out;
     uint32_t cap;
-    int unit;    /* EXTRACT/TIMESTAMPADD/TIMESTAMPDIFF time unit, TRIM side */
-    regex_t *re; /* constant regex */
-    char *path;  /* for runtime messages */
-    char *owned; /* bytes of a constant string value (literals, folded constants) */
+    int unit;       /* EXTRACT/TIMESTAMPADD/TIMESTAMPDIFF time unit, TRIM side */
+    regex_t *re;    /* constant regex */
+    char *path;     /* for runtime messages */
+    char *owned;    /* bytes of a constant string value (literals, folded constants) */
+    uint8_t *fails; /* CASE/COALESCE: rows on which each branch failed (nargs x rows) */
+    size_t fails_cap;
 };
 
 struct rt_expr {
@@ -134,6 +136,12 @@ static inline void expr_set_null(rt_col *c, uint32_t r)
     else
         c->i64[r] = 0;
 }
+
+/* NULL when a regular expression may be compiled, else why not: patterns longer than
+ * EXPR_REGEX_MAX or with stacked quantifiers ("a++", "(a*)*"-like runs) can make the C library's
+ * regex compiler use unbounded memory. */
+#define EXPR_REGEX_MAX 512
+const char *expr_regex_refused(const char *pat, size_t len);
 
 /* Evaluates `n` (and its arguments) over rows [0, rows) of `in`; string results go to `arena`. */
 int expr_eval_node(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_error *err);

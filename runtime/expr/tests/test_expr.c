@@ -281,6 +281,8 @@ static void test_compile_errors(void **state)
     compile_error(LIT("TINYINT", "300"), WEIR_EPARSE, "out of range");
     compile_error(CALL("REGEXP_EXTRACT", COL(1) "," S("(")), WEIR_EPARSE, "args[1]: invalid regex");
     compile_error(CAST("DATE", COL(4)), WEIR_ETYPE, "cannot CAST BOOLEAN to DATE");
+    compile_error(CALL("REGEXP_EXTRACT", COL(1) "," S("(a+)+b")), WEIR_EUNSUPPORTED,
+                  "args[1]: regex not supported: stacked quantifiers");
     compile_error(CALL("EXTRACT", S("FORTNIGHT") "," COL(3)), WEIR_ETYPE, "time unit");
     compile_error(CALL("DIVIDE", I(1) "," I(0)), WEIR_ERANGE, "division by zero");
     compile_error(CALL("PLUS", CALL("PLUS", COL(0) "," I(1)) "," COL(1)), WEIR_ETYPE,
@@ -295,6 +297,54 @@ static void test_compile_errors(void **state)
         strcat(deep, "]}");
     compile_error(deep, WEIR_ETOOBIG, "nested deeper");
     free(deep);
+}
+
+static void test_lazy_case(void **state)
+{
+    (void)state;
+    /* row 1 has a = -3; row 0 a = 7; make a zero on row 1 and guard the division with CASE */
+    rt_batch *in = input(3);
+    in->cols[0].i64[1] = 0;
+    const char *ok = CALL(
+        "CASE", CALL("NOT_EQUALS", COL(0) "," I(0)) "," CALL("DIVIDE", I(70) "," COL(0)) "," I(-1));
+    const char *bad = CALL(
+        "CASE", CALL("EQUALS", COL(0) "," I(0)) "," CALL("DIVIDE", I(70) "," COL(0)) "," I(-1));
+    const char *coalesce = CALL("COALESCE", CALL("DIVIDE", I(70) "," COL(0)) "," I(5));
+    const char *cond = CALL(
+        "CASE", CALL("EQUALS", COL(0) "," I(0)) "," I(1) "," CALL(
+                    "GREATER_THAN", CALL("DIVIDE", I(70) "," COL(0)) "," I(5)) "," I(2) "," I(3));
+    struct {
+        const char *json;
+        int rc;
+        const char *r0, *r1;
+    } cases[] = {{ok, 0, "10", "-1"},
+                 {bad, WEIR_ERANGE, NULL, NULL},
+                 {coalesce, WEIR_ERANGE, NULL, NULL},
+                 {cond, 0, "2", "1"}};
+    for (size_t k = 0; k < 4; k++) {
+        json_t *j = json_loads(cases[k].json, 0, NULL);
+        rt_expr *e;
+        weir_error err = {0};
+        assert_int_equal(rt_expr_compile(j, types, 7, "$.c", &e, &err), 0);
+        rt_type t = rt_expr_type(e);
+        rt_batch *out = rt_batch_new_types(&t, 1, 3);
+        int rc = rt_expr_eval(e, in, out, 0, &err);
+        if (rc != cases[k].rc)
+            fail_msg("case %zu: rc %d (%s)", k, rc, err.msg);
+        if (rc)
+            assert_non_null(strstr(err.msg, "division by zero"));
+        else {
+            char b0[32], b1[32];
+            rt_value_format(t, out->cols[0].i64[0], 0, (rt_str){NULL, 0}, b0, sizeof(b0));
+            rt_value_format(t, out->cols[0].i64[1], 0, (rt_str){NULL, 0}, b1, sizeof(b1));
+            assert_string_equal(b0, cases[k].r0);
+            assert_string_equal(b1, cases[k].r1);
+        }
+        rt_batch_free(out);
+        rt_expr_free(e);
+        json_decref(j);
+    }
+    rt_batch_free(in);
 }
 
 static void test_runtime_errors_and_filter(void **state)
@@ -362,13 +412,10 @@ static void test_large_batch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arithmetic),
-        cmocka_unit_test(test_logic_and_comparison),
-        cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_casts),
-        cmocka_unit_test(test_time),
-        cmocka_unit_test(test_compile_errors),
-        cmocka_unit_test(test_runtime_errors_and_filter),
+        cmocka_unit_test(test_arithmetic),  cmocka_unit_test(test_logic_and_comparison),
+        cmocka_unit_test(test_strings),     cmocka_unit_test(test_casts),
+        cmocka_unit_test(test_time),        cmocka_unit_test(test_compile_errors),
+        cmocka_unit_test(test_lazy_case),   cmocka_unit_test(test_runtime_errors_and_filter),
         cmocka_unit_test(test_large_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
