@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -61,20 +60,6 @@ static void sleep_ms(int64_t ms)
 }
 
 /* --- files ------------------------------------------------------------------------------- */
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
-
-static void rmtree(const char *path)
-{
-    nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* --- the graph ----------------------------------------------------------------------------- */
 
@@ -576,7 +561,7 @@ static int input_loop(task *t)
     }
     for (uint32_t i = 0; i < n; i++)
         wm[i] = RT_WATERMARK_MIN;
-    uint32_t nended = 0, aligned = 0;
+    uint32_t nended = 0;
     uint64_t aligning = 0;
     bool aligning_sp = false, stopped = false;
     rt_op *head = t->ops[0];
@@ -624,10 +609,8 @@ static int input_loop(task *t)
             if ((uint64_t)m.value > aligning) {
                 aligning = (uint64_t)m.value;
                 aligning_sp = m.savepoint;
-                aligned = 0;
             }
             blocked[which] = true;
-            aligned++;
             break;
         case RT_MSG_END:
             /* A drained input sent its final watermark before; one that stopped with a
@@ -640,7 +623,8 @@ static int input_loop(task *t)
         }
         if (rc)
             break;
-        if (aligning && aligned > 0 && aligned >= n - nended) {
+        if (aligning) {
+            /* aligned when every input still running has delivered the barrier */
             bool all_blocked = true;
             for (uint32_t i = 0; i < n; i++)
                 if (!ended[i] && !blocked[i])
@@ -649,8 +633,6 @@ static int input_loop(task *t)
                 if ((rc = task_barrier(t, aligning, aligning_sp)))
                     break;
                 memset(blocked, 0, n * sizeof(bool));
-                aligned = 0;
-                aligning = aligning + 0;
                 t->last_barrier = aligning;
                 aligning = 0;
             }
@@ -1167,7 +1149,7 @@ rt_job_result rt_job_run(const rt_plan *plan, const rt_job_options *o, rt_job_co
     for (;;) {
         weir_error_clear(err);
         res = attempt(&j, restore, err);
-        rmtree(j.local);
+        rt_storage_file()->remove_tree(j.local);
         if (res != RT_JOB_FAILED)
             break;
         /* Errors in restoring or configuration are not worth a restart. */

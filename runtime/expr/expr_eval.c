@@ -441,7 +441,7 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
             if (!ok) {
                 int64_t ms;
                 ok = expr_parse_timestamp(s.ptr, s.len, &ms);
-                dst->i64[drow] = expr_floor_div(ms, 86400000);
+                dst->i64[drow] = rt_floor_div(ms, 86400000);
             }
             break;
         case RT_TIME:
@@ -495,7 +495,10 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
             return 0;
         }
         case RT_TIMESTAMP_LTZ:
-            dst->i64[drow] = ff ? (int64_t)(d * 1000) : (int64_t)(d * 1000);
+            /* numbers are epoch seconds; integers multiply exactly (wrapping as Java) */
+            dst->i64[drow] = ff || from.kind == RT_DECIMAL
+                                 ? (int64_t)(d * 1000)
+                                 : (int64_t)((uint64_t)src->i64[row] * 1000u);
             return 0;
         default:
             if (rt_type_is_integer(to)) {
@@ -520,10 +523,10 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
     int64_t ms = from.kind == RT_DATE ? v * 86400000 : v;
     switch (to.kind) {
     case RT_DATE:
-        dst->i64[drow] = from.kind == RT_DATE ? v : expr_floor_div(ms, 86400000);
+        dst->i64[drow] = from.kind == RT_DATE ? v : rt_floor_div(ms, 86400000);
         return 0;
     case RT_TIME:
-        dst->i64[drow] = from.kind == RT_TIME ? v : ms - expr_floor_div(ms, 86400000) * 86400000;
+        dst->i64[drow] = from.kind == RT_TIME ? v : ms - rt_floor_div(ms, 86400000) * 86400000;
         return 0;
     case RT_TIMESTAMP:
     case RT_TIMESTAMP_LTZ:
@@ -531,7 +534,7 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
         return 0;
     default:
         if (rt_type_is_integer(to) && from.kind == RT_TIMESTAMP_LTZ) {
-            dst->i64[drow] = expr_floor_div(ms, 1000);
+            dst->i64[drow] = rt_floor_div(ms, 1000);
             return 0;
         }
         break;
@@ -1355,7 +1358,7 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
     case OP_PROCTIME:
     case OP_CURRENT_DATE: {
         int64_t now = expr_now_ms();
-        int64_t v = n->op == OP_CURRENT_DATE ? expr_floor_div(now, 86400000) : now;
+        int64_t v = n->op == OP_CURRENT_DATE ? rt_floor_div(now, 86400000) : now;
         for (uint32_t r = 0; r < rows; r++) {
             o->null[r] = 0;
             o->i64[r] = v;
@@ -1395,7 +1398,7 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
         for (uint32_t r = 0; r < rows; r++) {
             if (n->op == OP_UNIX_TIMESTAMP && n->nargs == 0) {
                 o->null[r] = 0;
-                o->i64[r] = expr_floor_div(expr_now_ms(), 1000);
+                o->i64[r] = rt_floor_div(expr_now_ms(), 1000);
                 continue;
             }
             o->null[r] = nul(a[0], r) || (n->nargs == 2 && nul(a[1], r));
@@ -1407,7 +1410,7 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
                                                              sv(a[1], r).len, &ms)
                                     : expr_parse_timestamp(s.ptr, s.len, &ms);
             o->null[r] = !ok;
-            o->i64[r] = ok ? (n->op == OP_UNIX_TIMESTAMP ? expr_floor_div(ms, 1000) : ms) : 0;
+            o->i64[r] = ok ? (n->op == OP_UNIX_TIMESTAMP ? rt_floor_div(ms, 1000) : ms) : 0;
         }
         return 0;
     case OP_TO_TIMESTAMP_LTZ:
@@ -1434,7 +1437,7 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
             if (o->null[r])
                 continue;
             int64_t v = expr_timestamp_add(n->unit, iv(a[1], r), ts_ms(a[2], r));
-            o->i64[r] = n->type.kind == RT_DATE ? expr_floor_div(v, 86400000) : v;
+            o->i64[r] = n->type.kind == RT_DATE ? rt_floor_div(v, 86400000) : v;
         }
         return 0;
     case OP_TIMESTAMPDIFF:

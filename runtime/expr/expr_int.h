@@ -156,9 +156,6 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
 /* --- time helpers (expr_time.c) ----------------------------------------------------------------
  */
 int64_t expr_now_ms(void);
-void expr_civil(int64_t days, int64_t *y, unsigned *m, unsigned *d);
-int64_t expr_days_from_civil(int64_t y, unsigned m, unsigned d);
-int64_t expr_floor_div(int64_t a, int64_t b);
 /* Parses "yyyy-MM-dd[ HH:mm:ss[.fff]]" (also with 'T') into epoch ms; false when malformed. */
 bool expr_parse_timestamp(const char *s, size_t len, int64_t *ms);
 bool expr_parse_date(const char *s, size_t len, int64_t *days);

@@ -31,38 +31,6 @@ int64_t expr_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t expr_floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0)))
-        q--;
-    return q;
-}
-
-void expr_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
-int64_t expr_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static bool digits(const char *s, size_t len, size_t *i, int n, int *out)
 {
     int v = 0, k = 0;
@@ -95,7 +63,7 @@ bool expr_parse_date(const char *s, size_t len, int64_t *days)
         i++;
     if (i != len || m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)m))
         return false;
-    *days = expr_days_from_civil(y, (unsigned)m, (unsigned)d);
+    *days = rt_days_from_civil(y, (unsigned)m, (unsigned)d);
     return true;
 }
 
@@ -167,7 +135,7 @@ bool expr_parse_timestamp(const char *s, size_t len, int64_t *ms)
         i++;
     if (i != len)
         return false;
-    *ms = expr_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400000 + t;
+    *ms = rt_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400000 + t;
     return true;
 }
 
@@ -175,11 +143,11 @@ bool expr_parse_timestamp(const char *s, size_t len, int64_t *ms)
 
 size_t expr_format_time(int64_t ms, const char *fmt, size_t flen, char *out, size_t cap)
 {
-    int64_t days = expr_floor_div(ms, 86400000);
+    int64_t days = rt_floor_div(ms, 86400000);
     int64_t tod = ms - days * 86400000;
     int64_t y;
     unsigned m, d;
-    expr_civil(days, &y, &m, &d);
+    rt_civil_from_days(days, &y, &m, &d);
     int h = (int)(tod / 3600000), mi = (int)(tod / 60000 % 60), s = (int)(tod / 1000 % 60);
     int frac = (int)(tod % 1000);
     size_t o = 0;
@@ -346,7 +314,7 @@ bool expr_parse_with_format(const char *s, size_t len, const char *fmt, size_t f
     if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo) || h > 23 ||
         mi > 59 || sec > 59)
         return false;
-    *ms = expr_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000 +
+    *ms = rt_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000 +
           ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + frac;
     return true;
 }
@@ -382,11 +350,11 @@ int expr_time_unit(const char *s)
 
 int64_t expr_extract(int unit, int64_t ms)
 {
-    int64_t days = expr_floor_div(ms, 86400000);
+    int64_t days = rt_floor_div(ms, 86400000);
     int64_t tod = ms - days * 86400000;
     int64_t y;
     unsigned m, d;
-    expr_civil(days, &y, &m, &d);
+    rt_civil_from_days(days, &y, &m, &d);
     switch (unit) {
     case TU_MILLISECOND:
         return tod / 1000 % 60 * 1000 + tod % 1000;
@@ -408,18 +376,18 @@ int64_t expr_extract(int unit, int64_t ms)
         /* 1 = Sunday ... 7 = Saturday; 1970-01-01 was a Thursday. */
         return ((days % 7 + 7 + 4) % 7) + 1;
     case TU_DOY:
-        return days - expr_days_from_civil(y, 1, 1) + 1;
+        return days - rt_days_from_civil(y, 1, 1) + 1;
     case TU_WEEK: {
         /* ISO week number. */
         int64_t wd = ((days % 7 + 7 + 3) % 7); /* Monday = 0 */
         int64_t thursday = days - wd + 3;
         int64_t ty;
         unsigned tm, td;
-        expr_civil(thursday, &ty, &tm, &td);
-        return (thursday - expr_days_from_civil(ty, 1, 1)) / 7 + 1;
+        rt_civil_from_days(thursday, &ty, &tm, &td);
+        return (thursday - rt_days_from_civil(ty, 1, 1)) / 7 + 1;
     }
     case TU_EPOCH:
-        return expr_floor_div(ms, 1000);
+        return rt_floor_div(ms, 1000);
     default:
         return 0;
     }
@@ -427,16 +395,16 @@ int64_t expr_extract(int unit, int64_t ms)
 
 static int64_t add_months(int64_t ms, int64_t months)
 {
-    int64_t days = expr_floor_div(ms, 86400000);
+    int64_t days = rt_floor_div(ms, 86400000);
     int64_t tod = ms - days * 86400000;
     int64_t y;
     unsigned m, d;
-    expr_civil(days, &y, &m, &d);
+    rt_civil_from_days(days, &y, &m, &d);
     int64_t total = y * 12 + (m - 1) + months;
-    int64_t ny = expr_floor_div(total, 12);
+    int64_t ny = rt_floor_div(total, 12);
     unsigned nm = (unsigned)(total - ny * 12) + 1;
     unsigned dim = days_in_month(ny, nm);
-    return expr_days_from_civil(ny, nm, d > dim ? dim : d) * 86400000 + tod;
+    return rt_days_from_civil(ny, nm, d > dim ? dim : d) * 86400000 + tod;
 }
 
 int64_t expr_timestamp_add(int unit, int64_t n, int64_t ms)
@@ -486,9 +454,9 @@ int64_t expr_timestamp_diff(int unit, int64_t a, int64_t b)
     case TU_YEAR: {
         int64_t ya, yb;
         unsigned ma, mb, da, db;
-        int64_t daya = expr_floor_div(a, 86400000), dayb = expr_floor_div(b, 86400000);
-        expr_civil(daya, &ya, &ma, &da);
-        expr_civil(dayb, &yb, &mb, &db);
+        int64_t daya = rt_floor_div(a, 86400000), dayb = rt_floor_div(b, 86400000);
+        rt_civil_from_days(daya, &ya, &ma, &da);
+        rt_civil_from_days(dayb, &yb, &mb, &db);
         int64_t months = (yb - ya) * 12 + ((int64_t)mb - (int64_t)ma);
         /* Count only whole months: compare the remaining day and time of day. */
         int64_t ra = (int64_t)da * 86400000 + (a - daya * 86400000);

@@ -18,11 +18,11 @@
  * Layer: runtime/state.
  */
 #include "runtime/state/state_int.h"
+#include "runtime/storage/storage.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
@@ -51,33 +51,14 @@ typedef struct rocks {
 
 #define R(st) ((rocks *)(st)->impl)
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
-
 static void rmtree(const char *path)
 {
-    nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    rt_storage_file()->remove_tree(path);
 }
 
 static int mkdirs(const char *path)
 {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+    return rt_storage_file()->mkdirs(path, NULL);
 }
 
 static uint32_t dbkey(uint8_t *buf, uint32_t kg, uint64_t ns, const void *key, uint32_t klen)

@@ -29,6 +29,9 @@ typedef struct rt_storage_ops {
     int (*exists)(const char *path);
 } rt_storage_ops;
 
+/* The local file system backend (also for local working directories). */
+const rt_storage_ops *rt_storage_file(void);
+
 /*
  * Resolves a storage URI: "file:///x" or "/x" give the file backend and "/x" in *path (a
  * pointer into `uri`). Other schemes are WEIR_EUNSUPPORTED with a message naming the URI.

@@ -96,6 +96,11 @@ static const rt_storage_ops file_ops = {
     .exists = file_exists,
 };
 
+const rt_storage_ops *rt_storage_file(void)
+{
+    return &file_ops;
+}
+
 int rt_storage_resolve(const char *uri, const rt_storage_ops **ops, const char **path,
                        weir_error *err)
 {

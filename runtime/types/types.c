@@ -352,7 +352,7 @@ char *rt_type_format(rt_type t, char *buf, size_t size)
 /* --- value formatting -------------------------------------------------------------------- */
 
 /* Days since the epoch -> civil date (Howard Hinnant's algorithm). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void rt_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -366,7 +366,17 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = yy + (*m <= 2);
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t rt_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+int64_t rt_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0)))
@@ -496,7 +506,7 @@ int rt_value_format(rt_type t, int64_t i64, double f64, rt_str str, char *buf, s
     case RT_DATE: {
         int64_t y;
         unsigned m, d;
-        civil_from_days(i64, &y, &m, &d);
+        rt_civil_from_days(i64, &y, &m, &d);
         return snprintf(buf, size, "%04" PRId64 "-%02u-%02u", y, m, d);
     }
     case RT_TIME: {
@@ -509,11 +519,11 @@ int rt_value_format(rt_type t, int64_t i64, double f64, rt_str str, char *buf, s
     case RT_TIMESTAMP:
     case RT_TIMESTAMP_LTZ: {
         /* Session time zone is UTC (table.local-time-zone is not supported yet). */
-        int64_t days = floor_div(i64, 86400000);
+        int64_t days = rt_floor_div(i64, 86400000);
         int64_t ms = i64 - days * 86400000;
         int64_t y;
         unsigned m, d;
-        civil_from_days(days, &y, &m, &d);
+        rt_civil_from_days(days, &y, &m, &d);
         int n = snprintf(buf, size, "%04" PRId64 "-%02u-%02u %02d:%02d:%02d", y, m, d,
                          (int)(ms / 3600000), (int)(ms / 60000 % 60), (int)(ms / 1000 % 60));
         return n + format_fraction(buf + ((size_t)n < size ? (size_t)n : size),

@@ -92,6 +92,13 @@ int rt_type_parse(const char *text, rt_type *out, weir_error *err) WEIR_MUST_CHE
  * " NOT NULL" when not nullable) into buf (always NUL-terminated). Returns buf. */
 char *rt_type_format(rt_type t, char *buf, size_t size);
 
+/* Days since 1970-01-01 -> year, month (1-12), day (1-31), proleptic Gregorian. */
+void rt_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+/* The inverse of rt_civil_from_days. */
+int64_t rt_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* a / b rounded towards negative infinity (b > 0). */
+int64_t rt_floor_div(int64_t a, int64_t b);
+
 /* Unchecked access to a type's name for messages ("BIGINT"); static storage. */
 const char *rt_kind_name(rt_kind kind);
 
