@@ -87,12 +87,25 @@ void rt_channel_free(rt_channel *ch)
     free(ch);
 }
 
+_Thread_local uint64_t rt_channel_blocked_ns;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 rt_batch *rt_channel_acquire(rt_channel *ch)
 {
     rt_inbox *ib = ch->ib;
     pthread_mutex_lock(&ib->mu);
-    while (ch->nfree == 0 && !ib->cancelled)
-        pthread_cond_wait(&ib->cond, &ib->mu);
+    if (ch->nfree == 0 && !ib->cancelled) {
+        uint64_t t0 = mono_ns();
+        while (ch->nfree == 0 && !ib->cancelled)
+            pthread_cond_wait(&ib->cond, &ib->mu);
+        rt_channel_blocked_ns += mono_ns() - t0;
+    }
     rt_batch *b = ib->cancelled ? NULL : ch->free_[--ch->nfree];
     pthread_mutex_unlock(&ib->mu);
     if (b)
@@ -103,8 +116,12 @@ rt_batch *rt_channel_acquire(rt_channel *ch)
 static void enqueue_locked(rt_channel *ch, rt_msg m)
 {
     rt_inbox *ib = ch->ib;
-    while (ch->len == ch->qcap && !ib->cancelled)
-        pthread_cond_wait(&ib->cond, &ib->mu);
+    if (ch->len == ch->qcap && !ib->cancelled) {
+        uint64_t t0 = mono_ns();
+        while (ch->len == ch->qcap && !ib->cancelled)
+            pthread_cond_wait(&ib->cond, &ib->mu);
+        rt_channel_blocked_ns += mono_ns() - t0;
+    }
     if (ib->cancelled)
         return;
     ch->q[(ch->head + ch->len) % ch->qcap] = m;

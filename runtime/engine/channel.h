@@ -70,6 +70,10 @@ bool rt_inbox_pop(rt_inbox *ib, rt_channel **chs, uint32_t n, const bool *blocke
 /* Consumer: gives a batch back to its channel's pool. */
 void rt_channel_release(rt_channel *ch, rt_batch *b);
 
+/* Nanoseconds this thread has spent blocked as a producer (no free batch or a full queue):
+ * backpressure. Never reset; readers take differences. */
+extern _Thread_local uint64_t rt_channel_blocked_ns;
+
 /* Wakes everybody waiting on the inbox's channels and makes all further waits fail. */
 void rt_inbox_cancel(rt_inbox *ib);
 
