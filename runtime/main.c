@@ -5,7 +5,9 @@
  * Layer: runtime/ top.
  */
 #include "lib/log.h"
+#include "runtime/jobmanager/jobmanager.h"
 #include "runtime/run.h"
+#include "runtime/taskmanager/taskmanager.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +45,13 @@ int main(int argc, char **argv)
         return rt_run_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "sql") == 0)
         return rt_sql_main(argc - 1, argv + 1);
-    log_error("command not implemented yet in this build (see README)", "command", argv[1]);
+    if (strcmp(argv[1], "jobmanager") == 0)
+        return rt_jobmanager_main(argc - 1, argv + 1, false);
+    if (strcmp(argv[1], "standalone-job") == 0)
+        return rt_jobmanager_main(argc - 1, argv + 1, true);
+    if (strcmp(argv[1], "taskmanager") == 0)
+        return rt_taskmanager_main(argc - 1, argv + 1);
+    fprintf(stderr, "weir: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
     return 2;
 }

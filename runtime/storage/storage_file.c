@@ -113,6 +113,11 @@ int rt_storage_resolve(const char *uri, const rt_storage_ops **ops, const char *
         *path = uri + 7;
         return 0;
     }
+    if (strncmp(uri, "file:/", 6) == 0) { /* Flink's own form: file:/path */
+        *ops = &file_ops;
+        *path = uri + 5;
+        return 0;
+    }
     const char *scheme = strstr(uri, "://");
     if (scheme)
         return weir_error_set(err, WEIR_EUNSUPPORTED,
