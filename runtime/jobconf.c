@@ -124,7 +124,6 @@ int rt_jobconf_options(const config *c, rt_job_options *o, uint32_t *par, weir_e
     return 0;
 }
 
-
 int rt_jobconf_load(config *dyn, const char *conf, config **out, weir_error *err)
 {
     config *base = config_new();

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define JM_MAX_TMS 256
+#define JM_MAX_TMS      256
 #define JM_MAX_TRIGGERS 256
 
 /* Flink's JobStatus values, in its order. */
@@ -56,19 +56,14 @@ typedef struct jm_tm {
     json_t *report; /* the last heartbeat's body */
 } jm_tm;
 
-typedef enum jm_trigger_kind {
-    JT_SAVEPOINT,
-    JT_STOP,
-    JT_CHECKPOINT,
-    JT_DISPOSAL
-} jm_trigger_kind;
+typedef enum jm_trigger_kind { JT_SAVEPOINT, JT_STOP, JT_CHECKPOINT, JT_DISPOSAL } jm_trigger_kind;
 
 typedef struct jm_trigger {
     char id[33];
     char job_id[33];
     jm_trigger_kind kind;
-    bool queued;  /* waiting for the coordinator */
-    bool done;    /* COMPLETED (with location or failure) */
+    bool queued; /* waiting for the coordinator */
+    bool done;   /* COMPLETED (with location or failure) */
     bool failed;
     bool drain;
     uint64_t checkpoint_id;
@@ -96,8 +91,8 @@ typedef struct jm_job {
     rt_coord *coord;
     /* attempts */
     uint32_t attempt;
-    int *slot_tm;         /* [g.max_slots] TaskManager index per slot for this attempt */
-    jm_dstate *tm_state;  /* [JM_MAX_TMS] what each TaskManager reported for this attempt */
+    int *slot_tm;        /* [g.max_slots] TaskManager index per slot for this attempt */
+    jm_dstate *tm_state; /* [JM_MAX_TMS] what each TaskManager reported for this attempt */
     char restore[PATH_MAX];
     int restarts;
     int64_t restart_at, delay_ms, waiting_since;
@@ -136,7 +131,7 @@ typedef struct jm {
     int64_t heartbeat_timeout_ms;
     int64_t slot_timeout_ms;
     int64_t started_ms;
-    bool application;      /* standalone-job: one job, the cluster ends with it */
+    bool application; /* standalone-job: one job, the cluster ends with it */
     bool shutdown_on_finish;
     volatile int shutdown; /* DELETE /cluster or signal */
     http_server *rest, *rpc, *metrics;
@@ -152,8 +147,7 @@ int jm_compile(const char *path, json_t **plan_doc, config *settings, weir_error
 int jm_cancel(jm *j, jm_job *job, weir_error *err);
 /* Starts a savepoint / stop-with-savepoint / checkpoint; returns the trigger. */
 jm_trigger *jm_trigger_snapshot(jm *j, jm_job *job, jm_trigger_kind kind, const char *target,
-                                bool drain, const char *trigger_id, int *status,
-                                weir_error *err);
+                                bool drain, const char *trigger_id, int *status, weir_error *err);
 jm_trigger *jm_find_trigger(jm *j, const char *id);
 jm_trigger *jm_new_trigger(jm *j, const char *id);
 int jm_free_slots(jm *j, int *total);

@@ -26,11 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TICK_MS 10
+#define TICK_MS      10
 #define POLL_HOLD_MS 200
 
 const char *const jm_state_names[JS_COUNT] = {
-    "INITIALIZING", "CREATED",  "RUNNING",  "FAILING",    "FAILED",     "CANCELLING",
+    "INITIALIZING", "CREATED",  "RUNNING",    "FAILING",   "FAILED",     "CANCELLING",
     "CANCELED",     "FINISHED", "RESTARTING", "SUSPENDED", "RECONCILING"};
 
 static volatile sig_atomic_t signalled;
@@ -169,11 +169,11 @@ static void add_exception(jm_job *job, const char *msg, const char *tm)
 {
     int64_t now = rt_now_ms();
     json_array_append_new(job->exceptions,
-                          json_pack("{s:s, s:s, s:I, s:n, s:s?, s:s?, s:o, s:[]}",
-                                    "exceptionName", "org.apache.flink.runtime.JobException",
-                                    "stacktrace", msg, "timestamp", (json_int_t)now, "taskName",
-                                    "location", tm, "taskManagerId", tm, "failureLabels",
-                                    json_object(), "concurrentExceptions"));
+                          json_pack("{s:s, s:s, s:I, s:n, s:s?, s:s?, s:o, s:[]}", "exceptionName",
+                                    "org.apache.flink.runtime.JobException", "stacktrace", msg,
+                                    "timestamp", (json_int_t)now, "taskName", "location", tm,
+                                    "taskManagerId", tm, "failureLabels", json_object(),
+                                    "concurrentExceptions"));
     while (json_array_size(job->exceptions) > 16)
         json_array_remove(job->exceptions, 0);
     snprintf(job->root_cause, sizeof(job->root_cause), "%s", msg);
@@ -203,8 +203,8 @@ static void fail_attempt(jm *j, jm_job *job, const char *why, const char *tm)
     set_state(job, JS_FAILING);
     end_attempt(j, job, why);
     const rt_job_options *o = &job->o;
-    bool retry = o->restart != RT_RESTART_NONE &&
-                 (o->restart == RT_RESTART_EXPONENTIAL_DELAY || job->restarts < o->restart_attempts);
+    bool retry = o->restart != RT_RESTART_NONE && (o->restart == RT_RESTART_EXPONENTIAL_DELAY ||
+                                                   job->restarts < o->restart_attempts);
     /* Queued savepoints fail with the attempt. */
     for (size_t i = 0; i < j->ntrig; i++)
         if (j->triggers[i].queued && strcmp(j->triggers[i].job_id, job->id) == 0)
@@ -314,7 +314,7 @@ static void begin_snapshot(jm *j, jm_job *job, jm_trigger *t)
 {
     rt_snap_req req;
     weir_error e = {0};
-    bool sp = !t || t->kind != JT_CHECKPOINT;
+    bool sp = t && t->kind != JT_CHECKPOINT;
     bool stop = t && t->kind == JT_STOP;
     const char *target = t && t->target[0] ? t->target : NULL;
     if (rt_coord_begin(job->coord, sp, stop, t && t->drain, target, &req, &e)) {
@@ -335,8 +335,8 @@ static void begin_snapshot(jm *j, jm_job *job, jm_trigger *t)
     send_to_attempt(j, job, "trigger",
                     json_pack("{s:I, s:b, s:b, s:b, s:s, s:s, s:s}", "checkpointId",
                               (json_int_t)req.id, "savepoint", req.savepoint, "stop", req.stop,
-                              "drain", req.drain, "root", req.root, "exclusive", req.excl,
-                              "scheme", req.scheme));
+                              "drain", req.drain, "root", req.root, "exclusive", req.excl, "scheme",
+                              req.scheme));
 }
 
 static void step_running(jm *j, jm_job *job)
@@ -661,8 +661,8 @@ int jm_submit(jm *j, const char *job_id, json_t *plan_doc, config *conf, const c
             weir_error_prefix(err, "execution.savepoint.path");
             goto fail;
         }
-        job->restored_checkpoint = (uint64_t)json_integer_value(json_object_get(meta,
-                                                                                "checkpointId"));
+        job->restored_checkpoint =
+            (uint64_t)json_integer_value(json_object_get(meta, "checkpointId"));
         json_decref(meta);
         snprintf(job->restore, sizeof(job->restore), "%s", path);
     }
@@ -712,8 +712,9 @@ static void rpc_register(const http_request *req, http_response *resp, void *ud)
     if (!id || !*id || strlen(id) >= 128 || !host || strlen(host) >= 256 || port <= 0 ||
         port > 65535 || slots <= 0 || slots > 1024) {
         json_decref(b);
-        http_response_error(resp, 400, "registration needs id, host, dataPort (1-65535) and "
-                                       "slots (1-1024)");
+        http_response_error(resp, 400,
+                            "registration needs id, host, dataPort (1-65535) and "
+                            "slots (1-1024)");
         return;
     }
     pthread_mutex_lock(&j->mu);
@@ -871,13 +872,12 @@ static void check_heartbeats(jm *j)
 static void usage(bool application)
 {
     if (application)
-        fprintf(stderr,
-                "Usage: weir standalone-job [--job-classname C] [--fromSavepoint PATH]\n"
-                "                           [--allowNonRestoredState] [--job-id ID]\n"
-                "                           [-Dkey=value ...] [JOB.sql|PLAN.json]\n"
-                "\n"
-                "Runs one job: the SQL script or plan named by the argument, or by\n"
-                "pipeline.jars (the FlinkDeployment's jarURI, local:// URIs).\n");
+        fprintf(stderr, "Usage: weir standalone-job [--job-classname C] [--fromSavepoint PATH]\n"
+                        "                           [--allowNonRestoredState] [--job-id ID]\n"
+                        "                           [-Dkey=value ...] [JOB.sql|PLAN.json]\n"
+                        "\n"
+                        "Runs one job: the SQL script or plan named by the argument, or by\n"
+                        "pipeline.jars (the FlinkDeployment's jarURI, local:// URIs).\n");
     else
         fprintf(stderr, "Usage: weir jobmanager [--configDir DIR] [-Dkey=value ...]\n"
                         "\n"
@@ -936,14 +936,14 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
             usage(application);
             code = 0;
             goto out;
-        } else if (application && (!strcmp(argv[i], "--job-classname") ||
-                                   !strcmp(argv[i], "-c")) && i + 1 < argc)
+        } else if (application && (!strcmp(argv[i], "--job-classname") || !strcmp(argv[i], "-c")) &&
+                   i + 1 < argc)
             i++; /* a Java class means nothing here; the job is SQL or a plan */
-        else if (application && (!strcmp(argv[i], "--fromSavepoint") ||
-                                 !strcmp(argv[i], "-s")) && i + 1 < argc)
+        else if (application && (!strcmp(argv[i], "--fromSavepoint") || !strcmp(argv[i], "-s")) &&
+                 i + 1 < argc)
             from_sp = argv[++i];
-        else if (application && (!strcmp(argv[i], "--allowNonRestoredState") ||
-                                 !strcmp(argv[i], "-n")))
+        else if (application &&
+                 (!strcmp(argv[i], "--allowNonRestoredState") || !strcmp(argv[i], "-n")))
             allow_nrs = true;
         else if (application && (!strcmp(argv[i], "--job-id") || !strcmp(argv[i], "-jid")) &&
                  i + 1 < argc)
@@ -975,9 +975,9 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
     j.heartbeat_timeout_ms = hb_to;
     j.slot_timeout_ms = slot_to;
     j.shutdown_on_finish = sof;
-    snprintf(j.upload_dir, sizeof(j.upload_dir), "%s/flink-web-upload",
-             config_get_string(j.c, "web.upload.dir",
-                               config_get_string(j.c, "io.tmp.dirs", "/tmp")));
+    snprintf(
+        j.upload_dir, sizeof(j.upload_dir), "%s/flink-web-upload",
+        config_get_string(j.c, "web.upload.dir", config_get_string(j.c, "io.tmp.dirs", "/tmp")));
     if (application) {
         char buf[PATH_MAX];
         const char *path = job_file(j.c, jobarg, buf, sizeof(buf));
@@ -1006,17 +1006,17 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
         }
     }
     const char *bind = config_get_string(j.c, "rest.bind-address", "0.0.0.0");
-    http_server_opts ro = {.bind_address = bind, .port = (int)rest_port,
-                           .max_body_bytes = 64u << 20};
-    http_server_opts po = {.bind_address = config_get_string(j.c, "jobmanager.bind-host",
-                                                             "0.0.0.0"),
+    http_server_opts ro = {
+        .bind_address = bind, .port = (int)rest_port, .max_body_bytes = 64u << 20};
+    http_server_opts po = {.bind_address =
+                               config_get_string(j.c, "jobmanager.bind-host", "0.0.0.0"),
                            .port = (int)rpc_port,
                            .max_body_bytes = 16u << 20,
                            .max_connections = 1024};
     if (!(j.rpc = http_server_new(&po, &err)) ||
         http_server_route(j.rpc, "POST", "/internal/v1/taskmanagers", rpc_register, &j) ||
-        http_server_route(j.rpc, "POST", "/internal/v1/taskmanagers/:tmid/heartbeat",
-                          rpc_heartbeat, &j) ||
+        http_server_route(j.rpc, "POST", "/internal/v1/taskmanagers/:tmid/heartbeat", rpc_heartbeat,
+                          &j) ||
         http_server_route(j.rpc, "POST", "/internal/v1/jobs/:jobid/acks", rpc_ack, &j) ||
         http_server_start(j.rpc, &err)) {
         log_error("cannot start the control endpoint", "error", err.msg);
@@ -1075,7 +1075,9 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
         }
     }
     log_info("jobmanager stopping", "reason",
-             signalled ? "signal" : j.shutdown ? "cluster shut down" : "application finished");
+             signalled    ? "signal"
+             : j.shutdown ? "cluster shut down"
+                          : "application finished");
     code = 0;
     if (application && j.njobs && j.jobs[0]->state == JS_FAILED)
         code = 1;

@@ -88,8 +88,7 @@ int multipart_find(const char *content_type, const char *body, size_t len, const
             size_t o = 0;
             for (const char *c = base; *c && o + 1 < sizeof(out->filename); c++)
                 out->filename[o++] =
-                    (isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_') ? *c
-                                                                                        : '_';
+                    (isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_') ? *c : '_';
             out->filename[o] = '\0';
             if (!o || strcmp(out->filename, ".") == 0 || strcmp(out->filename, "..") == 0)
                 snprintf(out->filename, sizeof(out->filename), "job");

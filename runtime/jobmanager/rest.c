@@ -108,12 +108,11 @@ static void get_overview(const http_request *req, http_response *resp, void *ud)
     int total, r, f, c, fl;
     int free_ = jm_free_slots(j, &total);
     count_jobs(j, &r, &f, &c, &fl);
-    json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:s}",
-                          "taskmanagers", live_tms(j), "taskmanagers-blocked", 0, "slots-total",
-                          total, "slots-available", free_, "slots-free-and-blocked", 0,
-                          "jobs-running", r, "jobs-finished", f, "jobs-cancelled", c,
-                          "jobs-failed", fl, "flink-version", flink_version(j), "flink-commit",
-                          rev);
+    json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:s}", "taskmanagers",
+                          live_tms(j), "taskmanagers-blocked", 0, "slots-total", total,
+                          "slots-available", free_, "slots-free-and-blocked", 0, "jobs-running", r,
+                          "jobs-finished", f, "jobs-cancelled", c, "jobs-failed", fl,
+                          "flink-version", flink_version(j), "flink-commit", rev);
     pthread_mutex_unlock(&j->mu);
     http_response_json(resp, 200, o);
 }
@@ -136,17 +135,16 @@ static json_t *tm_json(jm *j, int t)
     json_t *freer = json_pack("{s:f, s:i, s:i, s:i, s:i, s:{}}", "cpuCores",
                               (double)(tm->slots - used), "taskHeapMemory", 0, "taskOffHeapMemory",
                               0, "managedMemory", 0, "networkMemory", 0, "extendedResources");
-    return json_pack(
-        "{s:s, s:s, s:i, s:i, s:I, s:i, s:i, s:o, s:o, s:{s:i, s:I, s:I, s:i}, "
-        "s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I}, s:b}",
-        "id", tm->id, "path", path, "dataPort", tm->data_port, "jmxPort", -1,
-        "timeSinceLastHeartbeat", (json_int_t)tm->last_heartbeat_ms, "slotsNumber", tm->slots,
-        "freeSlots", tm->slots - used, "totalResource", res, "freeResource", freer, "hardware",
-        "cpuCores", (int)cores, "physicalMemory", (json_int_t)phys, "freeMemory",
-        (json_int_t)(phys - rss), "managedMemory", 0, "memoryConfiguration", "frameworkHeap", 0,
-        "taskHeap", 0, "frameworkOffHeap", 0, "taskOffHeap", 0, "networkMemory", 0,
-        "managedMemory", 0, "jvmMetaspace", 0, "jvmOverhead", 0, "totalProcessMemory",
-        (json_int_t)rss, "blocked", 0);
+    return json_pack("{s:s, s:s, s:i, s:i, s:I, s:i, s:i, s:o, s:o, s:{s:i, s:I, s:I, s:i}, "
+                     "s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I}, s:b}",
+                     "id", tm->id, "path", path, "dataPort", tm->data_port, "jmxPort", -1,
+                     "timeSinceLastHeartbeat", (json_int_t)tm->last_heartbeat_ms, "slotsNumber",
+                     tm->slots, "freeSlots", tm->slots - used, "totalResource", res, "freeResource",
+                     freer, "hardware", "cpuCores", (int)cores, "physicalMemory", (json_int_t)phys,
+                     "freeMemory", (json_int_t)(phys - rss), "managedMemory", 0,
+                     "memoryConfiguration", "frameworkHeap", 0, "taskHeap", 0, "frameworkOffHeap",
+                     0, "taskOffHeap", 0, "networkMemory", 0, "managedMemory", 0, "jvmMetaspace", 0,
+                     "jvmOverhead", 0, "totalProcessMemory", (json_int_t)rss, "blocked", 0);
 }
 
 static void get_taskmanagers(const http_request *req, http_response *resp, void *ud)
@@ -201,8 +199,8 @@ static void delete_cluster(const http_request *req, http_response *resp, void *u
 /* Subtask counts by Flink's ExecutionState names. */
 static json_t *task_counts(jm *j, jm_job *job, int chain)
 {
-    static const char *const names[] = {"CREATED",  "SCHEDULED", "DEPLOYING",    "RUNNING",
-                                        "FINISHED", "CANCELING", "CANCELED",     "FAILED",
+    static const char *const names[] = {"CREATED",     "SCHEDULED",   "DEPLOYING", "RUNNING",
+                                        "FINISHED",    "CANCELING",   "CANCELED",  "FAILED",
                                         "RECONCILING", "INITIALIZING"};
     int counts[10] = {0};
     for (uint32_t c = 0; c < job->g.nchains; c++) {
@@ -293,11 +291,10 @@ static json_t *job_overview(jm *j, jm_job *job)
     for (int s = 0; s < JS_COUNT; s++)
         if (job->ts[s] > lastmod)
             lastmod = job->ts[s];
-    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "jid", job->id, "name",
-                     job->name, "state", jm_state_names[job->state], "start-time",
-                     (json_int_t)job->start_ms, "end-time",
-                     (json_int_t)(job->end_ms ? job->end_ms : -1), "duration", duration(job),
-                     "last-modification", (json_int_t)lastmod, "tasks",
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "jid", job->id, "name", job->name,
+                     "state", jm_state_names[job->state], "start-time", (json_int_t)job->start_ms,
+                     "end-time", (json_int_t)(job->end_ms ? job->end_ms : -1), "duration",
+                     duration(job), "last-modification", (json_int_t)lastmod, "tasks",
                      task_counts(j, job, -1));
 }
 
@@ -368,21 +365,21 @@ static void get_job(const http_request *req, http_response *resp, void *ud)
         bool sink = true;
         for (uint32_t d = 0; d < job->g.nchains; d++)
             sink = sink && job->g.chains[d].input_chain != (int)c;
-        json_t *metrics = json_pack(
-            "{s:I, s:b, s:I, s:b, s:I, s:b, s:I, s:b, s:I, s:I, s:I}", "read-bytes",
-            (json_int_t)0, "read-bytes-complete", 1, "write-bytes", (json_int_t)0,
-            "write-bytes-complete", 1, "read-records", src ? (json_int_t)0 : in,
-            "read-records-complete", 1, "write-records", sink ? (json_int_t)0 : out,
-            "write-records-complete", 1, "accumulated-backpressured-time", bp,
-            "accumulated-idle-time", (json_int_t)0, "accumulated-busy-time", busy);
+        json_t *metrics =
+            json_pack("{s:I, s:b, s:I, s:b, s:I, s:b, s:I, s:b, s:I, s:I, s:I}", "read-bytes",
+                      (json_int_t)0, "read-bytes-complete", 1, "write-bytes", (json_int_t)0,
+                      "write-bytes-complete", 1, "read-records", src ? (json_int_t)0 : in,
+                      "read-records-complete", 1, "write-records", sink ? (json_int_t)0 : out,
+                      "write-records-complete", 1, "accumulated-backpressured-time", bp,
+                      "accumulated-idle-time", (json_int_t)0, "accumulated-busy-time", busy);
         json_array_append_new(
-            vertices, json_pack("{s:s, s:s, s:i, s:i, s:s, s:I, s:I, s:I, s:o, s:o}", "id", ch->id,
-                                "name", name, "maxParallelism", (int)job->plan->max_parallelism,
-                                "parallelism", (int)ch->parallelism, "status", vertex_status(job),
-                                "start-time", (json_int_t)job->start_ms, "end-time",
-                                (json_int_t)(job->end_ms ? job->end_ms : -1), "duration",
-                                duration(job), "tasks", task_counts(j, job, (int)c), "metrics",
-                                metrics));
+            vertices,
+            json_pack("{s:s, s:s, s:i, s:i, s:s, s:I, s:I, s:I, s:o, s:o}", "id", ch->id, "name",
+                      name, "maxParallelism", (int)job->plan->max_parallelism, "parallelism",
+                      (int)ch->parallelism, "status", vertex_status(job), "start-time",
+                      (json_int_t)job->start_ms, "end-time",
+                      (json_int_t)(job->end_ms ? job->end_ms : -1), "duration", duration(job),
+                      "tasks", task_counts(j, job, (int)c), "metrics", metrics));
         json_t *node = json_pack("{s:s, s:i, s:s, s:s, s:s, s:{}}", "id", ch->id, "parallelism",
                                  (int)ch->parallelism, "operator", "", "operator_strategy", "",
                                  "description", name, "optimizer_properties");
@@ -391,7 +388,7 @@ static void get_job(const http_request *req, http_response *resp, void *ud)
             json_object_set_new(node, "inputs",
                                 json_pack("[{s:i, s:s, s:s, s:s}]", "num", 0, "id",
                                           job->g.chains[ch->input_chain].id, "ship_strategy",
-                                          head->partition == RT_PART_HASH ? "HASH"
+                                          head->partition == RT_PART_HASH      ? "HASH"
                                           : head->partition == RT_PART_FORWARD ? "FORWARD"
                                                                                : "REBALANCE",
                                           "exchange", "pipelined_bounded"));
@@ -432,8 +429,7 @@ static void get_job_status(const http_request *req, http_response *resp, void *u
     pthread_mutex_lock(&j->mu);
     jm_job *job = job_param(j, req, resp);
     if (job)
-        http_response_json(resp, 200,
-                           json_pack("{s:s}", "status", jm_state_names[job->state]));
+        http_response_json(resp, 200, json_pack("{s:s}", "status", jm_state_names[job->state]));
     pthread_mutex_unlock(&j->mu);
 }
 
@@ -492,8 +488,9 @@ static void trigger(const http_request *req, http_response *resp, jm *j, jm_trig
     if (kind == JT_CHECKPOINT && ctype && strcmp(ctype, "CONFIGURED") && strcmp(ctype, "FULL") &&
         strcmp(ctype, "INCREMENTAL")) {
         json_decref(b);
-        http_response_error(resp, 400, "Bad request: checkpointType '%s' is not one of "
-                                       "CONFIGURED, FULL, INCREMENTAL",
+        http_response_error(resp, 400,
+                            "Bad request: checkpointType '%s' is not one of "
+                            "CONFIGURED, FULL, INCREMENTAL",
                             ctype);
         return;
     }
@@ -562,8 +559,8 @@ static void get_trigger(const http_request *req, http_response *resp, jm *j, boo
         o = json_pack("{s:{s:s}, s:{s:I}}", "status", "id", "COMPLETED", "operation",
                       "checkpointId", (json_int_t)t->checkpoint_id);
     else
-        o = json_pack("{s:{s:s}, s:{s:o}}", "status", "id", "COMPLETED", "operation",
-                      "location", location(t->location));
+        o = json_pack("{s:{s:s}, s:{s:o}}", "status", "id", "COMPLETED", "operation", "location",
+                      location(t->location));
     pthread_mutex_unlock(&j->mu);
     http_response_json(resp, 200, o);
 }
@@ -581,8 +578,8 @@ static void get_checkpoint_trigger(const http_request *req, http_response *resp,
 static json_t *minmax(json_int_t v)
 {
     return json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}", "min", v, "max", v, "avg", v,
-                     "p50", (double)v, "p90", (double)v, "p95", (double)v, "p99", (double)v,
-                     "p999", (double)v);
+                     "p50", (double)v, "p90", (double)v, "p95", (double)v, "p99", (double)v, "p999",
+                     (double)v);
 }
 
 static json_t *checkpoint_stat(const rt_snap_stat *s)
@@ -637,12 +634,12 @@ static void get_checkpoints(const http_request *req, http_response *resp, void *
         if (st[i].status == RT_SNAP_FAILED && json_is_null(lf))
             lf = checkpoint_stat(&st[i]);
     }
-    json_t *restored = job->restored_checkpoint
-                           ? json_pack("{s:I, s:I, s:b, s:o}", "id",
-                                       (json_int_t)job->restored_checkpoint, "restore_timestamp",
-                                       (json_int_t)job->start_ms, "is_savepoint", 1,
-                                       "external_path", location(job->restore))
-                           : json_null();
+    json_t *restored =
+        job->restored_checkpoint
+            ? json_pack("{s:I, s:I, s:b, s:o}", "id", (json_int_t)job->restored_checkpoint,
+                        "restore_timestamp", (json_int_t)job->start_ms, "is_savepoint", 1,
+                        "external_path", location(job->restore))
+            : json_null();
     json_t *o = json_pack(
         "{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, "
         "s:o}, s:o}",
@@ -650,8 +647,8 @@ static void get_checkpoints(const http_request *req, http_response *resp, void *
         (json_int_t)(done + failed + inprog), "in_progress", (json_int_t)inprog, "completed",
         (json_int_t)done, "failed", (json_int_t)failed, "summary", "checkpointed_size", minmax(0),
         "state_size", minmax(0), "end_to_end_duration", minmax(last_dur), "alignment_buffered",
-        minmax(0), "processed_data", minmax(0), "persisted_data", minmax(0), "latest",
-        "completed", lc, "savepoint", ls, "failed", lf, "restored", restored, "history", hist);
+        minmax(0), "processed_data", minmax(0), "persisted_data", minmax(0), "latest", "completed",
+        lc, "savepoint", ls, "failed", lf, "restored", restored, "history", hist);
     pthread_mutex_unlock(&j->mu);
     http_response_json(resp, 200, o);
 }
@@ -675,8 +672,9 @@ static void get_checkpoint_details(const http_request *req, http_response *resp,
         if (rt_coord_stat(job->coord, id, &s))
             http_response_json(resp, 200, checkpoint_stat(&s));
         else
-            http_response_error(resp, 404, "Could not find checkpointing statistics for "
-                                           "checkpoint %llu.",
+            http_response_error(resp, 404,
+                                "Could not find checkpointing statistics for "
+                                "checkpoint %llu.",
                                 id);
     }
     pthread_mutex_unlock(&j->mu);
@@ -691,23 +689,21 @@ static void get_checkpoint_config(const http_request *req, http_response *resp, 
         const rt_job_options *o = &job->o;
         http_response_json(
             resp, 200,
-            json_pack("{s:s, s:I, s:I, s:I, s:i, s:{s:b, s:b}, s:s, s:s, s:b, s:i, s:I, s:b, "
-                      "s:b}",
-                      "mode", "exactly_once", "interval",
-                      (json_int_t)(o->checkpoint_interval_ms > 0 ? o->checkpoint_interval_ms
-                                                                 : INT64_MAX),
-                      "timeout", (json_int_t)o->checkpoint_timeout_ms, "min_pause",
-                      (json_int_t)o->checkpoint_min_pause_ms, "max_concurrent", 1,
-                      "externalization", "enabled", o->checkpoint_dir != NULL,
-                      "delete_on_cancellation", 0, "state_backend",
-                      strcmp(o->state_backend, "rocksdb") == 0 ? "EmbeddedRocksDBStateBackend"
-                                                               : "HashMapStateBackend",
-                      "checkpoint_storage",
-                      o->checkpoint_dir ? "FileSystemCheckpointStorage"
-                                        : "JobManagerCheckpointStorage",
-                      "unaligned_checkpoints", 0, "tolerable_failed_checkpoints",
-                      o->tolerable_failures, "aligned_checkpoint_timeout", (json_int_t)0,
-                      "checkpoints_after_tasks_finish", 0, "state_changelog_enabled", 0));
+            json_pack(
+                "{s:s, s:I, s:I, s:I, s:i, s:{s:b, s:b}, s:s, s:s, s:b, s:i, s:I, s:b, "
+                "s:b}",
+                "mode", "exactly_once", "interval",
+                (json_int_t)(o->checkpoint_interval_ms > 0 ? o->checkpoint_interval_ms : INT64_MAX),
+                "timeout", (json_int_t)o->checkpoint_timeout_ms, "min_pause",
+                (json_int_t)o->checkpoint_min_pause_ms, "max_concurrent", 1, "externalization",
+                "enabled", o->checkpoint_dir != NULL, "delete_on_cancellation", 0, "state_backend",
+                strcmp(o->state_backend, "rocksdb") == 0 ? "EmbeddedRocksDBStateBackend"
+                                                         : "HashMapStateBackend",
+                "checkpoint_storage",
+                o->checkpoint_dir ? "FileSystemCheckpointStorage" : "JobManagerCheckpointStorage",
+                "unaligned_checkpoints", 0, "tolerable_failed_checkpoints", o->tolerable_failures,
+                "aligned_checkpoint_timeout", (json_int_t)0, "checkpoints_after_tasks_finish", 0,
+                "state_changelog_enabled", 0));
     }
     pthread_mutex_unlock(&j->mu);
 }
@@ -721,8 +717,9 @@ static void get_exceptions(const http_request *req, http_response *resp, void *u
         char *end;
         max = strtol(maxs, &end, 10);
         if (!*maxs || *end || max < 0) {
-            http_response_error(resp, 400, "Bad request: maxExceptions must be a non-negative "
-                                           "integer");
+            http_response_error(resp, 400,
+                                "Bad request: maxExceptions must be a non-negative "
+                                "integer");
             return;
         }
     }
@@ -734,20 +731,17 @@ static void get_exceptions(const http_request *req, http_response *resp, void *u
         for (size_t i = n; i > 0 && (long)json_array_size(entries) < max; i--) {
             json_t *e = json_array_get(job->exceptions, i - 1);
             json_array_append(entries, e);
-            json_array_append_new(all, json_pack("{s:s, s:O, s:s, s:I}", "exception",
-                                                 json_string_value(
-                                                     json_object_get(e, "stacktrace")),
-                                                 "location", json_object_get(e, "location"),
-                                                 "task", "", "timestamp",
-                                                 json_integer_value(
-                                                     json_object_get(e, "timestamp"))));
+            json_array_append_new(
+                all, json_pack("{s:s, s:O, s:s, s:I}", "exception",
+                               json_string_value(json_object_get(e, "stacktrace")), "location",
+                               json_object_get(e, "location"), "task", "", "timestamp",
+                               json_integer_value(json_object_get(e, "timestamp"))));
         }
         bool trunc = (long)n > max;
-        json_t *o = json_pack("{s:{s:o, s:b}, s:s?, s:I, s:o, s:b}", "exceptionHistory",
-                              "entries", entries, "truncated", trunc, "root-exception",
-                              job->root_cause[0] ? job->root_cause : NULL, "timestamp",
-                              (json_int_t)job->root_cause_ts, "all-exceptions", all,
-                              "truncated", trunc);
+        json_t *o = json_pack(
+            "{s:{s:o, s:b}, s:s?, s:I, s:o, s:b}", "exceptionHistory", "entries", entries,
+            "truncated", trunc, "root-exception", job->root_cause[0] ? job->root_cause : NULL,
+            "timestamp", (json_int_t)job->root_cause_ts, "all-exceptions", all, "truncated", trunc);
         if (!job->root_cause[0]) {
             json_object_set_new(o, "root-exception", json_null());
             json_object_set_new(o, "timestamp", json_null());
@@ -769,8 +763,8 @@ static void get_execution_result(const http_request *req, http_response *resp, v
             const char *app = job->state == JS_FINISHED   ? "SUCCEEDED"
                               : job->state == JS_CANCELED ? "CANCELED"
                                                           : "FAILED";
-            json_t *r = json_pack("{s:s, s:s, s:{}, s:I}", "id", job->id, "application-status",
-                                  app, "accumulator-results", "net-runtime", duration(job));
+            json_t *r = json_pack("{s:s, s:s, s:{}, s:I}", "id", job->id, "application-status", app,
+                                  "accumulator-results", "net-runtime", duration(job));
             if (job->state == JS_FAILED)
                 json_object_set_new(r, "failure-cause", failure_cause(job->root_cause));
             http_response_json(resp, 200,
@@ -928,8 +922,8 @@ static void get_disposal(const http_request *req, http_response *resp, void *ud)
         http_response_error(resp, 404, "There is no savepoint disposal with triggerId=%s", tid);
     else if (t->failed)
         http_response_json(resp, 200,
-                           json_pack("{s:{s:s}, s:{s:o}}", "status", "id", "COMPLETED",
-                                     "operation", "failure-cause", failure_cause(t->failure)));
+                           json_pack("{s:{s:s}, s:{s:o}}", "status", "id", "COMPLETED", "operation",
+                                     "failure-cause", failure_cause(t->failure)));
     else
         http_response_json(resp, 200,
                            json_pack("{s:{s:s}, s:{}}", "status", "id", "COMPLETED", "operation"));
@@ -991,8 +985,8 @@ static void get_jars(const http_request *req, http_response *resp, void *ud)
     pthread_mutex_lock(&j->mu);
     json_t *files = json_array();
     for (size_t i = 0; i < j->njars; i++)
-        json_array_append_new(files, json_pack("{s:s, s:s, s:I, s:[]}", "id", j->jars[i].id,
-                                               "name", j->jars[i].name, "uploaded",
+        json_array_append_new(files, json_pack("{s:s, s:s, s:I, s:[]}", "id", j->jars[i].id, "name",
+                                               j->jars[i].name, "uploaded",
                                                (json_int_t)j->jars[i].uploaded, "entry"));
     pthread_mutex_unlock(&j->mu);
     char addr[64];
@@ -1059,8 +1053,9 @@ static void post_jar_run(const http_request *req, http_response *resp, void *ud)
     const char *job_id = json_string_value(json_object_get(b, "jobId"));
     if ((job_id && !valid_id(job_id)) || par < 0 || par > 1024) {
         json_decref(b);
-        http_response_error(resp, 400, "Bad request: jobId must be 32 hex digits and "
-                                       "parallelism between 1 and 1024");
+        http_response_error(resp, 400,
+                            "Bad request: jobId must be 32 hex digits and "
+                            "parallelism between 1 and 1024");
         return;
     }
     config *conf = config_clone(j->c);
@@ -1175,13 +1170,15 @@ static void get_metrics(const http_request *req, http_response *resp, void *ud)
     int free_ = jm_free_slots(j, &total);
     int r, fi, c, fl;
     count_jobs(j, &r, &fi, &c, &fl);
-    fprintf(f, "# TYPE flink_jobmanager_numRegisteredTaskManagers gauge\n"
-               "flink_jobmanager_numRegisteredTaskManagers %d\n",
+    fprintf(f,
+            "# TYPE flink_jobmanager_numRegisteredTaskManagers gauge\n"
+            "flink_jobmanager_numRegisteredTaskManagers %d\n",
             live_tms(j));
     fprintf(f, "# TYPE flink_jobmanager_numRunningJobs gauge\nflink_jobmanager_numRunningJobs %d\n",
             r);
-    fprintf(f, "# TYPE flink_jobmanager_taskSlotsAvailable gauge\n"
-               "flink_jobmanager_taskSlotsAvailable %d\n",
+    fprintf(f,
+            "# TYPE flink_jobmanager_taskSlotsAvailable gauge\n"
+            "flink_jobmanager_taskSlotsAvailable %d\n",
             free_);
     fprintf(f, "# TYPE flink_jobmanager_taskSlotsTotal gauge\nflink_jobmanager_taskSlotsTotal %d\n",
             total);
@@ -1215,8 +1212,9 @@ static void get_metrics(const http_request *req, http_response *resp, void *ud)
     pthread_mutex_unlock(&j->mu);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    fprintf(f, "# TYPE flink_jobmanager_Status_Process_MaxRssBytes gauge\n"
-               "flink_jobmanager_Status_Process_MaxRssBytes %lld\n",
+    fprintf(f,
+            "# TYPE flink_jobmanager_Status_Process_MaxRssBytes gauge\n"
+            "flink_jobmanager_Status_Process_MaxRssBytes %lld\n",
             (long long)ru.ru_maxrss * 1024);
     fclose(f);
     http_response_set(resp, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);

@@ -130,17 +130,20 @@ static void reject(receiver *r, const char *fmt, ...)
     send_frame(r->fd, RT_FRAME_REJECT, 0, 0, msg, (uint32_t)strlen(msg));
 }
 
-/* Fails the attempt this receiver feeds (when it is still the target). */
-static void fail_target(receiver *r, const weir_error *e)
+/* Fails the attempt this receiver feeds when it is still the target and still running;
+ * returns false when the attempt is already going away (the break is then expected). */
+static bool fail_target(receiver *r, const weir_error *e)
 {
     rt_net *n = r->n;
     pthread_mutex_lock(&n->mu);
     target *t = find_target(n, r->job_id);
-    rt_net_fail_fn fail = t && t->attempt == r->attempt ? t->fail : NULL;
-    void *ud = t ? t->ud : NULL;
+    bool live = t && t->attempt == r->attempt && !rt_exec_failed(t->x, NULL);
+    rt_net_fail_fn fail = live ? t->fail : NULL;
+    void *ud = live ? t->ud : NULL;
     pthread_mutex_unlock(&n->mu);
     if (fail)
         fail(ud, e);
+    return live;
 }
 
 static int handshake(receiver *r, rt_channel **chp, uint8_t *buf, size_t len)
@@ -168,8 +171,8 @@ static int handshake(receiver *r, rt_channel **chp, uint8_t *buf, size_t len)
     } else {
         for (receiver *o = n->recv; o; o = o->next)
             if (o != r && o->accepted && !atomic_load(&o->done) && o->attempt == h.attempt &&
-                strcmp(o->job_id, h.job_id) == 0 &&
-                o->chain == h.chain && o->consumer == h.consumer && o->producer == h.producer) {
+                strcmp(o->job_id, h.job_id) == 0 && o->chain == h.chain &&
+                o->consumer == h.consumer && o->producer == h.producer) {
                 verdict = 2;
                 snprintf(why, sizeof(why), "channel %u/%u<-%u is already connected", h.chain,
                          h.consumer, h.producer);
@@ -291,10 +294,12 @@ static void *receiver_main(void *arg)
     if (e.code) {
         char chn[64];
         snprintf(chn, sizeof(chn), "%u/%u<-%u", r->chain, r->consumer, r->producer);
-        log_error("data connection failed", "channel", chn, "error", e.msg);
-        atomic_fetch_add(&n->rejected, 1);
-        if (handshaken)
-            fail_target(r, &e);
+        bool live = handshaken && fail_target(r, &e);
+        if (live || !handshaken || e.code != WEIR_ECLOSED) {
+            log_error("data connection failed", "channel", chn, "error", e.msg);
+            atomic_fetch_add(&n->rejected, 1);
+        } else
+            log_debug("data connection closed with its attempt", "channel", chn);
     }
 out:
     free(buf);
@@ -372,7 +377,8 @@ static void *accept_main(void *arg)
 
 int rt_net_new(const char *bind_host, int port, rt_net **out, weir_error *err)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE},
                     *ai = NULL;
     char ps[16];
@@ -526,8 +532,7 @@ static int out_connect(rt_net_out *o, weir_error *e)
             uint8_t hb[RT_FRAME_HEADER];
             rt_frame_header h;
             if (send_frame(fd, RT_FRAME_HELLO, 0, 0, hello, (uint32_t)hl) == 0 &&
-                read_all(fd, hb, sizeof(hb), NULL) == 0 &&
-                rt_frame_header_decode(hb, &h, e) == 0) {
+                read_all(fd, hb, sizeof(hb), NULL) == 0 && rt_frame_header_decode(hb, &h, e) == 0) {
                 if (h.kind == RT_FRAME_ACCEPT) {
                     o->fd = fd;
                     return 0;
@@ -538,8 +543,8 @@ static int out_connect(rt_net_out *o, weir_error *e)
                     if (l)
                         read_all(fd, msg, l, NULL);
                     close(fd);
-                    return weir_error_set(e, WEIR_EINVAL, "%s:%d rejected the channel: %s",
-                                          o->host, o->port, msg);
+                    return weir_error_set(e, WEIR_EINVAL, "%s:%d rejected the channel: %s", o->host,
+                                          o->port, msg);
                 }
             }
             close(fd);

@@ -142,11 +142,8 @@ static rt_channel *remote_out(void *ud, uint32_t dch, uint32_t tt, uint32_t s,
                               const rt_schema *schema)
 {
     deployment *d = ud;
-    rt_frame_hello h = {.attempt = d->attempt,
-                        .chain = dch,
-                        .consumer = tt,
-                        .producer = s,
-                        .ncols = schema->ncols};
+    rt_frame_hello h = {
+        .attempt = d->attempt, .chain = dch, .consumer = tt, .producer = s, .ncols = schema->ncols};
     if (schema->ncols > sizeof(h.phys) || tt >= d->g.max_slots || !d->placement[tt].port)
         return NULL;
     snprintf(h.job_id, sizeof(h.job_id), "%s", d->job_id);
@@ -300,12 +297,12 @@ static void deploy(tmgr *t, const json_t *cmd)
     }
     snprintf(d->dir, sizeof(d->dir), "%s/%s-%u", t->tmp, d->job_id, d->attempt);
     const char *backend = json_string_value(json_object_get(cmd, "stateBackend"));
-    rt_exec_config xc = {
-        .local_dir = d->dir,
-        .state_backend = backend ? backend : "hashmap",
-        .state_cache_bytes = (size_t)json_integer_value(json_object_get(cmd, "stateCacheBytes")),
-        .local = d->local,
-        .hooks = {.ud = d, .ack = on_ack, .remote_out = remote_out}};
+    rt_exec_config xc = {.local_dir = d->dir,
+                         .state_backend = backend ? backend : "hashmap",
+                         .state_cache_bytes =
+                             (size_t)json_integer_value(json_object_get(cmd, "stateCacheBytes")),
+                         .local = d->local,
+                         .hooks = {.ud = d, .ack = on_ack, .remote_out = remote_out}};
     if ((rc = rt_exec_new(d->plan, &d->g, &xc, &d->x, err)))
         goto failed;
     const char *restore = json_string_value(json_object_get(cmd, "restore"));
@@ -331,8 +328,8 @@ static void deploy(tmgr *t, const json_t *cmd)
     char att[16], n[16];
     snprintf(att, sizeof(att), "%u", d->attempt);
     snprintf(n, sizeof(n), "%u", rt_exec_ntasks(d->x));
-    log_info("deployed job attempt", "job_id", d->job_id, "attempt", att, "subtasks", n,
-             "restore", restore ? restore : "", (const char *)NULL);
+    log_info("deployed job attempt", "job_id", d->job_id, "attempt", att, "subtasks", n, "restore",
+             restore ? restore : "", (const char *)NULL);
     d->state = D_RUNNING;
     goto link;
 failed:
@@ -384,8 +381,8 @@ static void handle_command(tmgr *t, const json_t *cmd)
         snprintf(r.scheme, sizeof(r.scheme), "%s", scheme ? scheme : "file");
         rt_exec_trigger(d->x, &r);
     } else if (!strcmp(type, "notify"))
-        rt_exec_notify_complete(d->x, (uint64_t)json_integer_value(
-                                          json_object_get(cmd, "checkpointId")));
+        rt_exec_notify_complete(d->x,
+                                (uint64_t)json_integer_value(json_object_get(cmd, "checkpointId")));
     else if (!strcmp(type, "cancel")) {
         dep_set(d, D_CANCELED);
         dep_release(d);
@@ -442,8 +439,8 @@ static json_t *report(tmgr *t)
                               "rowsIn", (json_int_t)k.rows_in, "rowsOut", (json_int_t)k.rows_out,
                               "lateDropped", (json_int_t)k.late_dropped, "busyNs",
                               (json_int_t)k.busy_ns, "backpressuredNs",
-                              (json_int_t)k.backpressured_ns, "running", (int)k.running,
-                              "finished", (int)k.finished, "watermark", (json_int_t)k.watermark));
+                              (json_int_t)k.backpressured_ns, "running", (int)k.running, "finished",
+                              (int)k.finished, "watermark", (json_int_t)k.watermark));
             }
             json_object_set_new(o, "chains", chains);
         }
@@ -597,8 +594,8 @@ static void metrics_handler(const http_request *req, http_response *resp, void *
                     *p = '_';
             char labels[1024];
             snprintf(labels, sizeof(labels),
-                     "tm_id=\"%s\",job_id=\"%s\",task_id=\"%s\",task_name=\"%s\"", t->id,
-                     d->job_id, d->g.chains[c].id, name);
+                     "tm_id=\"%s\",job_id=\"%s\",task_id=\"%s\",task_name=\"%s\"", t->id, d->job_id,
+                     d->g.chains[c].id, name);
             fprintf(f, "flink_taskmanager_job_task_numRecordsIn{%s} %llu\n", labels,
                     (unsigned long long)k.rows_in);
             fprintf(f, "flink_taskmanager_job_task_numRecordsOut{%s} %llu\n", labels,
@@ -690,8 +687,8 @@ int rt_taskmanager_main(int argc, char **argv)
     else
         snprintf(t.id, sizeof(t.id), "%s:%d-%s", t.host, rt_net_port(t.net), rnd);
     snprintf(t.tmp, sizeof(t.tmp), "%s/weir-tm-%s", tmpd, rnd);
-    snprintf(t.jm_url, sizeof(t.jm_url), strchr(jm_host, ':') ? "http://[%s]:%lld" : "http://%s:%lld",
-             jm_host, jm_port);
+    snprintf(t.jm_url, sizeof(t.jm_url),
+             strchr(jm_host, ':') ? "http://[%s]:%lld" : "http://%s:%lld", jm_host, jm_port);
     http_client_opts ho = {.connect_timeout_ms = 2000, .timeout_ms = 10000};
     if (!(t.http = http_client_new(&ho, &err))) {
         log_error("cannot create the HTTP client", "error", err.msg);
@@ -732,9 +729,9 @@ int rt_taskmanager_main(int argc, char **argv)
     bool warned = false;
     while (!stop_requested) {
         if (!registered) {
-            json_t *body = json_pack("{s:s, s:s, s:i, s:i, s:i}", "id", t.id, "host", t.host,
-                                     "dataPort", rt_net_port(t.net), "slots", t.slots, "pid",
-                                     (int)getpid());
+            json_t *body =
+                json_pack("{s:s, s:s, s:i, s:i, s:i}", "id", t.id, "host", t.host, "dataPort",
+                          rt_net_port(t.net), "slots", t.slots, "pid", (int)getpid());
             json_t *ans = NULL;
             weir_error e = {0};
             if (post_json(&t, "/internal/v1/taskmanagers", body, 5000, &ans, &e)) {
