@@ -72,6 +72,12 @@ typedef struct deployment {
     int64_t connect_timeout_ms;
     dstate state;
     weir_error err;
+    /* per-chain rates for Prometheus, refreshed about once a second (under tmgr.mu) */
+    struct rate {
+        int64_t at_ms;
+        rt_exec_counts last;
+        double in_per_s, out_per_s, busy_ms_per_s, bp_ms_per_s;
+    } * rates;
     bool final; /* resources released; report once more, then drop */
 } deployment;
 
@@ -198,6 +204,8 @@ static void dep_release(deployment *d)
     d->local = NULL;
     free(d->placement);
     d->placement = NULL;
+    free(d->rates);
+    d->rates = NULL;
     if (d->dir[0])
         rt_storage_file()->remove_tree(d->dir);
     d->final = true;
@@ -276,9 +284,10 @@ static void deploy(tmgr *t, const json_t *cmd)
         goto failed;
     }
     d->graph_built = true;
+    d->rates = calloc(d->g.nchains, sizeof(*d->rates));
     d->local = calloc(d->g.max_slots, sizeof(bool));
     d->placement = calloc(d->g.max_slots, sizeof(slot_addr));
-    if (!d->local || !d->placement) {
+    if (!d->local || !d->placement || !d->rates) {
         rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
         goto failed;
     }
@@ -389,9 +398,45 @@ static void handle_command(tmgr *t, const json_t *cmd)
     }
 }
 
+/* Refreshes the per-second rates of running deployments (about once a second). */
+static void update_rates(tmgr *t)
+{
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&t->mu);
+    for (deployment *d = t->deps; d; d = d->next) {
+        if (d->final || !d->x || !d->rates)
+            continue;
+        for (uint32_t c = 0; c < d->g.nchains; c++) {
+            struct rate *r = &d->rates[c];
+            if (r->at_ms && now - r->at_ms < 1000)
+                continue;
+            rt_exec_counts k;
+            rt_exec_chain_counts(d->x, c, &k);
+            if (r->at_ms) {
+                double sec = (double)(now - r->at_ms) / 1000.0;
+                r->in_per_s = (double)(k.rows_in - r->last.rows_in) / sec;
+                r->out_per_s = (double)(k.rows_out - r->last.rows_out) / sec;
+                r->busy_ms_per_s = (double)(k.busy_ns - r->last.busy_ns) / 1e6 / sec;
+                r->bp_ms_per_s =
+                    (double)(k.backpressured_ns - r->last.backpressured_ns) / 1e6 / sec;
+                /* several subtasks of a chain: Flink reports per subtask, we average */
+                uint32_t n = k.running + k.finished;
+                if (n > 1) {
+                    r->busy_ms_per_s /= n;
+                    r->bp_ms_per_s /= n;
+                }
+            }
+            r->last = k;
+            r->at_ms = now;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
 /* Moves running deployments to FINISHED or FAILED when their subtasks say so. */
 static void check_deployments(tmgr *t)
 {
+    update_rates(t);
     for (deployment *d = t->deps; d; d = d->next) {
         if (d->final || d->state != D_RUNNING)
             continue;
@@ -552,10 +597,59 @@ static void own_host(tmgr *t, const char *jm_host, int jm_port)
     freeaddrinfo(ai);
 }
 
+/* One task (chain) of a deployment, as the metrics endpoint reports it. */
+typedef struct task_row {
+    char labels[1024];
+    rt_exec_counts k;
+    struct rate r;
+    bool has_rate;
+} task_row;
+
+static double task_value(const task_row *t, int m)
+{
+    switch (m) {
+    case 0:
+        return (double)t->k.rows_in;
+    case 1:
+        return (double)t->k.rows_out;
+    case 2:
+        return t->r.in_per_s;
+    case 3:
+        return t->r.out_per_s;
+    case 4:
+        return t->r.busy_ms_per_s > 1000 ? 1000 : t->r.busy_ms_per_s;
+    case 5:
+        return t->r.bp_ms_per_s > 1000 ? 1000 : t->r.bp_ms_per_s;
+    case 6:
+        return t->r.bp_ms_per_s > 100 ? 1 : 0;
+    case 7:
+        return (double)(t->k.busy_ns / 1000000);
+    case 8:
+        return (double)(t->k.backpressured_ns / 1000000);
+    case 9:
+        return (double)t->k.late_dropped;
+    default:
+        return (double)t->k.watermark;
+    }
+}
+
 static void metrics_handler(const http_request *req, http_response *resp, void *ud)
 {
     (void)req;
     tmgr *t = ud;
+    static const char *const names[] = {
+        "flink_taskmanager_job_task_numRecordsIn",
+        "flink_taskmanager_job_task_numRecordsOut",
+        "flink_taskmanager_job_task_numRecordsInPerSecond",
+        "flink_taskmanager_job_task_numRecordsOutPerSecond",
+        "flink_taskmanager_job_task_busyTimeMsPerSecond",
+        "flink_taskmanager_job_task_backPressuredTimeMsPerSecond",
+        "flink_taskmanager_job_task_isBackPressured",
+        "flink_taskmanager_job_task_accumulatedBusyTimeMs",
+        "flink_taskmanager_job_task_accumulatedBackPressuredTimeMs",
+        "flink_taskmanager_job_task_operator_numLateRecordsDropped",
+        "flink_taskmanager_job_task_operator_currentOutputWatermark",
+    };
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -563,50 +657,57 @@ static void metrics_handler(const http_request *req, http_response *resp, void *
         http_response_error(resp, 500, "out of memory");
         return;
     }
+    task_row *rows = NULL;
+    size_t nrows = 0;
     pthread_mutex_lock(&t->mu);
     int used = 0;
-    for (deployment *d = t->deps; d; d = d->next)
-        if (!d->final && d->local)
-            for (uint32_t s = 0; s < d->g.max_slots; s++)
-                used += d->local[s];
-    fprintf(f, "# TYPE flink_taskmanager_Status_Shuffle_Netty_UsedMemorySegments gauge\n");
-    fprintf(f, "# TYPE flink_taskmanager_numberOfTaskSlots gauge\n");
-    fprintf(f, "flink_taskmanager_numberOfTaskSlots{tm_id=\"%s\"} %d\n", t->id, t->slots);
-    fprintf(f, "# TYPE flink_taskmanager_numberOfAvailableTaskSlots gauge\n");
-    fprintf(f, "flink_taskmanager_numberOfAvailableTaskSlots{tm_id=\"%s\"} %d\n", t->id,
-            t->slots - used);
-    fprintf(f, "# TYPE flink_taskmanager_job_task_numRecordsIn gauge\n");
-    fprintf(f, "# TYPE flink_taskmanager_job_task_numRecordsOut gauge\n");
-    fprintf(f, "# TYPE flink_taskmanager_job_task_busyTimeMsPerSecond gauge\n");
-    fprintf(f, "# TYPE flink_taskmanager_job_task_backPressuredTimeMsPerSecond gauge\n");
     for (deployment *d = t->deps; d; d = d->next) {
         if (d->final || !d->x)
             continue;
+        for (uint32_t s = 0; d->local && s < d->g.max_slots; s++)
+            used += d->local[s];
         for (uint32_t c = 0; c < d->g.nchains; c++) {
             rt_exec_counts k;
             rt_exec_chain_counts(d->x, c, &k);
             if (!k.running && !k.finished)
                 continue;
+            task_row *nr = realloc(rows, (nrows + 1) * sizeof(*nr));
+            if (!nr)
+                break;
+            rows = nr;
+            task_row *tr = &rows[nrows++];
+            memset(tr, 0, sizeof(*tr));
+            tr->k = k;
+            if (d->rates) {
+                tr->r = d->rates[c];
+                tr->has_rate = true;
+            }
             char name[512];
             rt_graph_chain_name(d->plan, &d->g.chains[c], name, sizeof(name));
             for (char *p = name; *p; p++)
                 if (*p == '"' || *p == '\\' || *p == '\n')
                     *p = '_';
-            char labels[1024];
-            snprintf(labels, sizeof(labels),
+            snprintf(tr->labels, sizeof(tr->labels),
                      "tm_id=\"%s\",job_id=\"%s\",task_id=\"%s\",task_name=\"%s\"", t->id, d->job_id,
                      d->g.chains[c].id, name);
-            fprintf(f, "flink_taskmanager_job_task_numRecordsIn{%s} %llu\n", labels,
-                    (unsigned long long)k.rows_in);
-            fprintf(f, "flink_taskmanager_job_task_numRecordsOut{%s} %llu\n", labels,
-                    (unsigned long long)k.rows_out);
-            fprintf(f, "flink_taskmanager_job_task_accumulatedBusyTimeMs{%s} %llu\n", labels,
-                    (unsigned long long)(k.busy_ns / 1000000));
-            fprintf(f, "flink_taskmanager_job_task_accumulatedBackPressuredTimeMs{%s} %llu\n",
-                    labels, (unsigned long long)(k.backpressured_ns / 1000000));
         }
     }
     pthread_mutex_unlock(&t->mu);
+    fprintf(f, "# TYPE flink_taskmanager_Status_numberOfTaskSlots gauge\n");
+    fprintf(f, "flink_taskmanager_Status_numberOfTaskSlots{tm_id=\"%s\"} %d\n", t->id, t->slots);
+    fprintf(f, "# TYPE flink_taskmanager_Status_numberOfAvailableTaskSlots gauge\n");
+    fprintf(f, "flink_taskmanager_Status_numberOfAvailableTaskSlots{tm_id=\"%s\"} %d\n", t->id,
+            t->slots - used);
+    for (size_t m = 0; m < sizeof(names) / sizeof(names[0]); m++) {
+        fprintf(f, "# TYPE %s gauge\n", names[m]);
+        for (size_t i = 0; i < nrows; i++) {
+            if ((m >= 2 && m <= 6 && !rows[i].has_rate) ||
+                (m == 10 && (rows[i].k.watermark == INT64_MIN || rows[i].k.watermark == INT64_MAX)))
+                continue;
+            fprintf(f, "%s{%s} %.17g\n", names[m], rows[i].labels, task_value(&rows[i], (int)m));
+        }
+    }
+    free(rows);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     fprintf(f, "# TYPE flink_taskmanager_Status_Process_MaxRssBytes gauge\n");

@@ -51,7 +51,8 @@ class Proc:
 class Cluster:
     """A JobManager (session, or application with `job`) and TaskManagers."""
 
-    def __init__(self, work, name, flags=(), job=None, job_args=(), tms=2, slots=2, tm_flags=()):
+    def __init__(self, work, name, flags=(), job=None, job_args=(), tms=2, slots=2, tm_flags=(),
+                 metrics=False):
         self.work = work
         self.name = name
         self.rest = free_port()
@@ -63,6 +64,11 @@ class Cluster:
         self.tm_flags = list(tm_flags)
         self.slots = slots
         self.tms = []
+        self.metrics = metrics
+        self.tm_metrics_ports = []
+        if metrics:
+            self.jm_metrics_port = free_port()
+            self.flags.append(f"metrics.reporter.prom.port={self.jm_metrics_port}")
         args = [WEIR, "standalone-job" if job else "jobmanager"] + [f"-D{f}" for f in self.flags]
         args += list(job_args)
         if job:
@@ -79,6 +85,10 @@ class Cluster:
                 "-Djobmanager.rpc.address=127.0.0.1", "-Dtaskmanager.host=127.0.0.1",
                 f"-Dtaskmanager.numberOfTaskSlots={slots or self.slots}",
                 f"-Dio.tmp.dirs={self.work}"] + [f"-D{f}" for f in self.tm_flags]
+        if self.metrics:
+            port = free_port()
+            self.tm_metrics_ports.append(port)
+            args.append(f"-Dmetrics.reporter.prom.port={port}")
         tm = Proc(args, os.path.join(self.work, f"{self.name}-tm{i}.log"))
         self.tms.append(tm)
         return tm

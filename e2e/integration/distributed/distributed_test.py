@@ -241,7 +241,7 @@ def backpressure():
              "parallelism": 2, "partition": "rebalance",
              "options": {"weir.throttle.rows-per-second": "5000"}}]}
     path = rt.write_plan(plan, "slow.json")
-    c = Cluster(WORK, "bp", job=path, tms=2, slots=1)
+    c = Cluster(WORK, "bp", job=path, tms=2, slots=1, metrics=True)
     try:
         jid = only_job(c)
         c.wait_state(jid, {"RUNNING"})
@@ -261,6 +261,29 @@ def backpressure():
         check(written < 200000, f"the source wrote {written} rows past a 10k rows/s sink")
         check(peak < 64 * 1024, f"TaskManager RSS peaked at {peak} KiB (cap 64 MiB)")
         rt.check(sink["status"] == "RUNNING", "sink not running")
+        # Prometheus: Flink's names, parsed by the reference parser
+        from prometheus_client.parser import text_string_to_metric_families as parse
+        import urllib.request
+        series = {}
+        for port in c.tm_metrics_ports + [c.jm_metrics_port]:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+            for fam in parse(text.decode()):
+                for smp in fam.samples:
+                    series.setdefault(smp.name, []).append(smp)
+        for name in ["flink_taskmanager_job_task_numRecordsIn",
+                     "flink_taskmanager_job_task_numRecordsOutPerSecond",
+                     "flink_taskmanager_job_task_busyTimeMsPerSecond",
+                     "flink_taskmanager_job_task_backPressuredTimeMsPerSecond",
+                     "flink_taskmanager_Status_numberOfTaskSlots",
+                     "flink_jobmanager_numRegisteredTaskManagers", "flink_jobmanager_job_uptime",
+                     "flink_jobmanager_job_numRestarts",
+                     "flink_jobmanager_job_numberOfCompletedCheckpoints",
+                     "flink_jobmanager_taskSlotsTotal"]:
+            check(name in series, f"metric {name} missing")
+        bp_src = [smp.value for smp in series["flink_taskmanager_job_task_backPressuredTimeMsPerSecond"]
+                  if smp.labels["task_name"].startswith("src")]
+        check(bp_src and max(bp_src) > 500, f"source backPressuredTimeMsPerSecond {bp_src}")
+        check(series["flink_jobmanager_numRegisteredTaskManagers"][0].value == 2, "registered TMs")
     finally:
         c.stop()
 
