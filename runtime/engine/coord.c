@@ -310,6 +310,40 @@ static void collect_shared(json_t *v, json_t *out)
     }
 }
 
+static bool referenced(rt_coord *c, const char *path);
+
+/* Sums the sizes of the files in handles below `v`: all, and those written for this snapshot
+ * (exclusive files, and shared files no retained checkpoint references yet). */
+static void sum_sizes(rt_coord *c, json_t *v, uint64_t *all, uint64_t *fresh)
+{
+    if (json_is_object(v)) {
+        json_t *files = json_object_get(v, "files");
+        size_t i;
+        json_t *f;
+        json_array_foreach(files, i, f)
+        {
+            json_int_t sz = json_integer_value(json_object_get(f, "size"));
+            if (sz <= 0)
+                continue;
+            *all += (uint64_t)sz;
+            const char *path = json_string_value(json_object_get(f, "path"));
+            if (!json_is_true(json_object_get(f, "shared")) || !path || !referenced(c, path))
+                *fresh += (uint64_t)sz;
+        }
+        const char *k;
+        json_t *ch;
+        json_object_foreach(v, k, ch)
+        {
+            if (strcmp(k, "files") != 0)
+                sum_sizes(c, ch, all, fresh);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *ch;
+        json_array_foreach(v, i, ch) sum_sizes(c, ch, all, fresh);
+    }
+}
+
 static bool referenced(rt_coord *c, const char *path)
 {
     for (size_t i = 0; i < c->ndone; i++) {
@@ -356,6 +390,11 @@ int rt_coord_complete(rt_coord *c, char *path, weir_error *err)
     snprintf(tb, sizeof(tb), "%lld", (long long)took);
     if (path)
         snprintf(path, PATH_MAX, "%s", c->pend_dir);
+    rt_snap_stat *h = hist_find(c, c->pend_id);
+    if (h) {
+        h->state_bytes = h->checkpointed_bytes = 0;
+        sum_sizes(c, c->pend_ops, &h->state_bytes, &h->checkpointed_bytes);
+    }
     hist_end(c, c->pend_id, RT_SNAP_COMPLETED, NULL);
     uint64_t id = c->pend_id;
     c->pend_id = 0;

@@ -45,9 +45,10 @@ typedef struct rt_snap_stat {
     rt_snap_status status;
     int64_t trigger_ts, end_ts; /* epoch ms; end_ts 0 while in progress */
     uint32_t acks, nsubtasks;
-    char path[PATH_MAX];  /* the snapshot directory */
-    char failure[256];    /* why it failed */
-    uint64_t state_bytes; /* bytes written by the subtasks (from their handles) */
+    char path[PATH_MAX];         /* the snapshot directory */
+    char failure[256];           /* why it failed */
+    uint64_t state_bytes;        /* size of every file the snapshot references */
+    uint64_t checkpointed_bytes; /* of which written for this snapshot (new files) */
 } rt_snap_stat;
 
 typedef struct rt_coord_opts {

@@ -66,6 +66,7 @@ typedef struct jm_trigger {
     bool done;   /* COMPLETED (with location or failure) */
     bool failed;
     bool drain;
+    bool cancel_job; /* a savepoint with cancel-job: the job ends CANCELED */
     uint64_t checkpoint_id;
     char target[PATH_MAX];
     char location[PATH_MAX];
@@ -96,7 +97,7 @@ typedef struct jm_job {
     char restore[PATH_MAX];
     int restarts;
     int64_t restart_at, delay_ms, waiting_since;
-    bool source_finished, stopped_with_savepoint;
+    bool source_finished, stopped_with_savepoint, cancel_after_stop;
     /* snapshots */
     char pend_trigger[33]; /* trigger of the pending snapshot ("" for periodic) */
     int64_t last_cp_trigger, last_cp_done;

@@ -281,6 +281,7 @@ static bool schedule(jm *j, jm_job *job)
         job->tm_state[t] = JD_NONE;
     job->source_finished = false;
     job->stopped_with_savepoint = false;
+    job->cancel_after_stop = false;
     job->cp_failures = 0;
     job->last_cp_trigger = mono_ms();
     json_t *placement = json_array();
@@ -392,6 +393,7 @@ static void step_running(jm *j, jm_job *job)
                 t->done = true;
                 snprintf(t->location, sizeof(t->location), "%s", path);
             }
+            job->cancel_after_stop = t && t->cancel_job;
             if (!sp) {
                 send_to_attempt(j, job, "notify",
                                 json_pack("{s:I}", "checkpointId", (json_int_t)pend));
@@ -411,7 +413,9 @@ static void step_running(jm *j, jm_job *job)
         }
         free(job->slot_tm);
         job->slot_tm = NULL;
-        set_state(job, JS_FINISHED);
+        /* Flink: stop-with-savepoint ends FINISHED, a savepoint with cancel-job CANCELED */
+        set_state(job, job->stopped_with_savepoint && job->cancel_after_stop ? JS_CANCELED
+                                                                             : JS_FINISHED);
         return;
     }
     if (job->stopped_with_savepoint)

@@ -494,8 +494,9 @@ static void trigger(const http_request *req, http_response *resp, jm *j, jm_trig
                             ctype);
         return;
     }
-    if (kind == JT_SAVEPOINT && json_is_true(cancel))
-        kind = JT_STOP; /* savepoint, then the job ends */
+    bool cancel_job = kind == JT_SAVEPOINT && json_is_true(cancel);
+    if (cancel_job)
+        kind = JT_STOP; /* savepoint, then the job ends (CANCELED) */
     pthread_mutex_lock(&j->mu);
     jm_job *job = job_param(j, req, resp);
     if (job) {
@@ -503,6 +504,8 @@ static void trigger(const http_request *req, http_response *resp, jm *j, jm_trig
         weir_error e = {0};
         jm_trigger *t = jm_trigger_snapshot(j, job, kind, target, json_is_true(drain),
                                             json_string_value(tid), &status, &e);
+        if (t && cancel_job && t->queued)
+            t->cancel_job = true;
         if (t)
             http_response_json(resp, 202, json_pack("{s:s}", "request-id", t->id));
         else
@@ -575,11 +578,31 @@ static void get_checkpoint_trigger(const http_request *req, http_response *resp,
     get_trigger(req, resp, ud, true);
 }
 
-static json_t *minmax(json_int_t v)
+static int cmp_i64(const void *a, const void *b)
 {
-    return json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}", "min", v, "max", v, "avg", v,
-                     "p50", (double)v, "p90", (double)v, "p95", (double)v, "p99", (double)v, "p999",
-                     (double)v);
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Flink's StatsSummary over values (nearest-rank quantiles); zeros when there are none. */
+static json_t *summary(int64_t *v, size_t n)
+{
+    if (!n)
+        return json_pack("{s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f}", "min", 0, "max", 0, "avg", 0,
+                         "p50", 0.0, "p90", 0.0, "p95", 0.0, "p99", 0.0, "p999", 0.0);
+    qsort(v, n, sizeof(*v), cmp_i64);
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    double q[5] = {0.5, 0.9, 0.95, 0.99, 0.999};
+    double r[5];
+    for (int i = 0; i < 5; i++) {
+        size_t k = (size_t)(q[i] * (double)n + 0.999999);
+        r[i] = (double)v[(k ? k : 1) - 1];
+    }
+    return json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}", "min", (json_int_t)v[0], "max",
+                     (json_int_t)v[n - 1], "avg", (json_int_t)(sum / (int64_t)n), "p50", r[0],
+                     "p90", r[1], "p95", r[2], "p99", r[3], "p999", r[4]);
 }
 
 static json_t *checkpoint_stat(const rt_snap_stat *s)
@@ -593,7 +616,7 @@ static json_t *checkpoint_stat(const rt_snap_stat *s)
         "is_savepoint", s->savepoint, "savepointFormat", s->savepoint ? "CANONICAL" : "",
         "trigger_timestamp", (json_int_t)s->trigger_ts, "latest_ack_timestamp",
         (json_int_t)(s->end_ts ? s->end_ts : s->trigger_ts), "state_size",
-        (json_int_t)s->state_bytes, "checkpointed_size", (json_int_t)s->state_bytes,
+        (json_int_t)s->state_bytes, "checkpointed_size", (json_int_t)s->checkpointed_bytes,
         "end_to_end_duration", dur, "alignment_buffered", (json_int_t)0, "processed_data",
         (json_int_t)0, "persisted_data", (json_int_t)0, "num_subtasks", (int)s->nsubtasks,
         "num_acknowledged_subtasks", (int)s->acks, "checkpoint_type",
@@ -622,13 +645,18 @@ static void get_checkpoints(const http_request *req, http_response *resp, void *
     size_t n = rt_coord_stats(job->coord, st, 16, &done, &failed, &inprog);
     json_t *hist = json_array();
     json_t *lc = json_null(), *ls = json_null(), *lf = json_null();
-    json_int_t last_dur = 0;
+    int64_t dur[16], full[16], inc[16], zero[16] = {0};
+    size_t nd = 0;
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(hist, checkpoint_stat(&st[i]));
-        if (st[i].status == RT_SNAP_COMPLETED && !st[i].savepoint && json_is_null(lc)) {
-            lc = checkpoint_stat(&st[i]);
-            last_dur = (json_int_t)(st[i].end_ts - st[i].trigger_ts);
+        if (st[i].status == RT_SNAP_COMPLETED) {
+            dur[nd] = st[i].end_ts - st[i].trigger_ts;
+            full[nd] = (int64_t)st[i].state_bytes;
+            inc[nd] = (int64_t)st[i].checkpointed_bytes;
+            nd++;
         }
+        if (st[i].status == RT_SNAP_COMPLETED && !st[i].savepoint && json_is_null(lc))
+            lc = checkpoint_stat(&st[i]);
         if (st[i].status == RT_SNAP_COMPLETED && st[i].savepoint && json_is_null(ls))
             ls = checkpoint_stat(&st[i]);
         if (st[i].status == RT_SNAP_FAILED && json_is_null(lf))
@@ -645,10 +673,11 @@ static void get_checkpoints(const http_request *req, http_response *resp, void *
         "s:o}, s:o}",
         "counts", "restored", (json_int_t)(job->restored_checkpoint ? 1 : 0), "total",
         (json_int_t)(done + failed + inprog), "in_progress", (json_int_t)inprog, "completed",
-        (json_int_t)done, "failed", (json_int_t)failed, "summary", "checkpointed_size", minmax(0),
-        "state_size", minmax(0), "end_to_end_duration", minmax(last_dur), "alignment_buffered",
-        minmax(0), "processed_data", minmax(0), "persisted_data", minmax(0), "latest", "completed",
-        lc, "savepoint", ls, "failed", lf, "restored", restored, "history", hist);
+        (json_int_t)done, "failed", (json_int_t)failed, "summary", "checkpointed_size",
+        summary(inc, nd), "state_size", summary(full, nd), "end_to_end_duration", summary(dur, nd),
+        "alignment_buffered", summary(zero, nd), "processed_data", summary(zero, nd),
+        "persisted_data", summary(zero, nd), "latest", "completed", lc, "savepoint", ls, "failed",
+        lf, "restored", restored, "history", hist);
     pthread_mutex_unlock(&j->mu);
     http_response_json(resp, 200, o);
 }
@@ -782,11 +811,13 @@ static json_t *job_metrics(jm *j, jm_job *job)
     rt_snap_stat st[16];
     uint64_t done, failed, inprog;
     size_t n = rt_coord_stats(job->coord, st, 16, &done, &failed, &inprog);
-    json_int_t last_dur = -1, last_id = -1, last_ts = -1;
+    json_int_t last_dur = -1, last_id = -1, last_ts = -1, last_size = -1, last_full = -1;
     const char *last_path = "n/a";
     for (size_t i = 0; i < n; i++)
         if (st[i].status == RT_SNAP_COMPLETED && !st[i].savepoint) {
             last_dur = (json_int_t)(st[i].end_ts - st[i].trigger_ts);
+            last_size = (json_int_t)st[i].checkpointed_bytes;
+            last_full = (json_int_t)st[i].state_bytes;
             last_id = (json_int_t)st[i].id;
             last_ts = (json_int_t)st[i].end_ts;
             last_path = st[i].path;
@@ -817,8 +848,8 @@ static json_t *job_metrics(jm *j, jm_job *job)
     SETI("lastCheckpointDuration", last_dur);
     SETI("lastCompletedCheckpointId", last_id);
     SETI("lastCheckpointCompletedTimestamp", last_ts);
-    SETI("lastCheckpointSize", 0);
-    SETI("lastCheckpointFullSize", 0);
+    SETI("lastCheckpointSize", last_size);
+    SETI("lastCheckpointFullSize", last_full);
     SETI("lastCheckpointRestoreTimestamp", job->restored_checkpoint ? job->start_ms : -1);
     json_object_set_new(m, "lastCheckpointExternalPath", json_string(last_path));
 #undef SETI

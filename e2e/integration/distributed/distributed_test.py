@@ -225,6 +225,24 @@ def conformance():
         check(s == 409 and b.get("errors"), f"cancelling a cancelled job: {s} {b}")
         s, b = c.request("POST", f"/jobs/{jid}/savepoints", {})
         check(s == 409 and b.get("errors"), f"savepoint of a cancelled job: {s} {b}")
+        s, b = c.request("DELETE", "/cluster")
+        check(s == 200, f"DELETE /cluster: {s} {b}")
+        c.jm.p.wait(timeout=15)
+        check(c.jm.p.returncode == 0, f"JobManager exit code {c.jm.p.returncode}")
+    finally:
+        c.stop()
+    # a savepoint with cancel-job ends the job CANCELED, with the savepoint's location
+    c = Cluster(WORK, "cancelsp", flags=["parallelism.default=1", f"state.savepoints.dir=file://{sp}"],
+                job=path, tms=1)
+    try:
+        jid = only_job(c)
+        c.wait_state(jid, {"RUNNING"})
+        time.sleep(0.3)
+        s, b = c.request("POST", f"/jobs/{jid}/savepoints", {"cancel-job": True})
+        check(s == 202, f"savepoint with cancel-job: {s} {b}")
+        loc = c.wait_trigger(jid, "savepoints", b["request-id"])["location"]
+        check(os.path.exists(loc[5:] + "/_metadata"), f"location {loc}")
+        check(c.wait_state(jid, {"CANCELED", "FINISHED", "FAILED"}) == "CANCELED", "not CANCELED")
     finally:
         c.stop()
 
