@@ -34,7 +34,7 @@ export WEIR_CACHE ?= $(HOME)/.cache/weir
 PUBLIC := all build test test-unit test-integration test-e2e lint format cluster-up cluster-down \
           demo demo-down bench clean deps fuzz
 
-.PHONY: $(PUBLIC) binaries unit-build integration-build fuzz-build inner-lint
+.PHONY: $(PUBLIC) san-binaries san-binaries-inner binaries unit-build integration-build fuzz-build inner-lint
 
 # ---------------------------------------------------------------------------------------------
 # Public targets
@@ -63,6 +63,9 @@ test-e2e: deps
 
 lint: deps
 	@$(MAKE) --no-print-directory inner-lint
+
+san-binaries: deps
+	@$(MAKE) --no-print-directory san-binaries-inner
 
 format:
 	@clang-format -i $(C_FILES)
@@ -189,6 +192,20 @@ $(SAN)/tests/%: $(SAN)/obj/%.o $(SAN_LIBS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $< $(SAN_LIBS) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# The binaries under ASan+UBSan, for running the process-level tests against them:
+#   make san-binaries && WEIR_BIN=build/san/bin/weir e2e/integration/distributed/test_distributed.sh
+$(SAN)/bin/weir: $(SAN)/obj/runtime/main.o $(SAN)/libruntime.a $(SAN)/libweir.a
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(SAN)/bin/weir-operator: $(SAN)/obj/operator/main.o $(SAN)/liboperator.a $(SAN)/libweir.a
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+san-binaries-inner: $(SAN)/bin/weir $(SAN)/bin/weir-operator
 
 UNIT_BINS  := $(patsubst %.c,$(SAN)/tests/%,$(UNIT_SRCS))
 ITEST_BINS := $(patsubst %.c,$(SAN)/tests/%,$(ITEST_SRCS))

@@ -168,3 +168,10 @@ class Cluster:
         for tm in self.tms:
             tm.kill(signal.SIGTERM)
         self.jm.kill(signal.SIGTERM)
+        # with a sanitizer build (WEIR_BIN), any report fails the test that started the cluster
+        for p in [self.jm] + self.tms:
+            log = p.log()
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                if marker in log:
+                    i = log.index(marker)
+                    raise AssertionError(f"{p.log_path}: {log[i:i + 3000]}")
