@@ -32,7 +32,7 @@ TAG ?= dev
 export WEIR_CACHE ?= $(HOME)/.cache/weir
 
 PUBLIC := all build test test-unit test-integration test-e2e lint format cluster-up cluster-down \
-          demo demo-down bench clean deps fuzz
+          demo demo-down bench clean deps fuzz images
 
 .PHONY: $(PUBLIC) san-binaries san-binaries-inner binaries unit-build integration-build fuzz-build inner-lint
 
@@ -69,6 +69,9 @@ san-binaries: deps
 
 format:
 	@clang-format -i $(C_FILES)
+
+images: deps
+	@TAG=$(TAG) bash scripts/images.sh
 
 cluster-up: deps
 	@bash e2e/cluster/up.sh

@@ -3,7 +3,8 @@
 
 This file is the single source of truth for the flink.apache.org/v1beta1 schemas:
 
-    crds/generate.py            writes crds/<plural>.flink.apache.org.yaml
+    crds/generate.py            writes crds/<plural>.flink.apache.org.yaml (and the chart's copy
+                                in helm/weir-operator/crds/)
     crds/generate.py --check    exits 1 when a committed file differs from what it would write
     crds/generate.py --fields   prints every spec/status field path (the operator's parser is
                                 checked against this list by its tests)
@@ -723,8 +724,10 @@ def main(argv):
         return 0
     check = "--check" in argv
     bad = 0
-    for d in docs:
-        path = os.path.join(HERE, d["metadata"]["name"] + ".yaml")
+    # The chart carries a copy (Helm installs crds/ before the templates).
+    chart = os.path.join(HERE, "..", "helm", "weir-operator", "crds")
+    for d, path in [(d, os.path.join(dirp, d["metadata"]["name"] + ".yaml"))
+                    for dirp in (HERE, chart) for d in docs]:
         text = render(d)
         if check:
             try:

@@ -4,7 +4,7 @@
 # skipping what is already built:
 #   Kubernetes v1.35.4 (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
 #   kube-proxy, kubectl), etcd v3.6.5 (+ etcdctl), CoreDNS v1.12.4, Helm v4.3.1.
-# Usage: e2e/cluster/tools.sh [--print-bin-dirs]
+# Usage: e2e/cluster/tools.sh [--print-bin-dirs | --helm]
 # Facts behind the method: ../shared/reference/local-kubernetes.md (wrapper modules with
 # replace lines for the staging modules; version stamping through ldflags).
 set -euo pipefail
@@ -126,6 +126,12 @@ build_helm() {
         "helm.sh/helm/$major/cmd/helm@$HELM_VERSION" >&2
     say "helm $HELM_VERSION built in $(since "$t0")s"
 }
+
+if [[ ${1:-} == --helm ]]; then # only Helm (for `make lint`); prints its directory
+    build_helm
+    echo "$HELM_BIN"
+    exit 0
+fi
 
 T0=$(date +%s)
 build_etcd
