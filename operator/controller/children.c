@@ -205,7 +205,10 @@ int children_flink_config(const json_t *fd, const config *defaults, config **out
         if (mode && strcmp(mode, "last-state") == 0 &&
             (rc = set_default(c, "execution.checkpointing.interval", "5 min")))
             goto oom;
-        if ((rc = set_default(c, "execution.checkpointing.externalized-checkpoint-retention",
+        /* as upstream: the JobManager of an application cluster stays up after its job ends,
+         * so the operator can observe the terminal state and the savepoint location */
+        if ((rc = config_set(c, "execution.shutdown-on-application-finish", "false", "operator")) ||
+            (rc = set_default(c, "execution.checkpointing.externalized-checkpoint-retention",
                               "RETAIN_ON_CANCELLATION")) ||
             (rc = set_default(c, "pipeline.name", name)))
             goto oom;

@@ -561,14 +561,16 @@ static int validate_flink_config(const json_t *fd, const config *defaults, weir_
 
 /* The JobManager answers its REST API: READY, clusterInfo, jobStatus, and a spec that runs is
  * stable. A JobManager that does not answer stays DEPLOYED_NOT_READY (checked again at the
- * progress-check interval); nothing here blocks longer than the client timeout. */
+ * progress-check interval); once READY every reconcile observes the job again, so jobStatus
+ * follows the job (CREATED -> RUNNING, restarts, failures). Nothing here blocks longer than the
+ * client timeout. */
 static void observe_rest(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
                          const json_t *old_status, bool app)
 {
     const char *name = json_path_string(fd, "metadata.name", "");
     const char *ns = json_path_string(fd, "metadata.namespace", "default");
-    if (!ctx->rest ||
-        strcmp(json_path_string(status, "jobManagerDeploymentStatus", ""), "DEPLOYED_NOT_READY"))
+    const char *jms = json_path_string(status, "jobManagerDeploymentStatus", "");
+    if (!ctx->rest || (strcmp(jms, "DEPLOYED_NOT_READY") != 0 && strcmp(jms, "READY") != 0))
         return;
     char svc[300], base[128];
     snprintf(svc, sizeof(svc), "%s-rest", name);
@@ -872,8 +874,11 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
             goto out;
     }
     const char *jms = json_path_string(status, "jobManagerDeploymentStatus", "");
-    *requeue_ms = strcmp(jms, "READY") == 0 ? ctx->cfg->reconcile_interval_ms
-                                            : ctx->cfg->progress_check_interval_ms;
+    /* a job not yet running is checked at the progress-check interval */
+    bool settled =
+        strcmp(jms, "READY") == 0 &&
+        (!app || strcmp(json_path_string(status, "jobStatus.state", ""), "RUNNING") == 0);
+    *requeue_ms = settled ? ctx->cfg->reconcile_interval_ms : ctx->cfg->progress_check_interval_ms;
 out:
     json_decref(status);
     json_decref(objs);
