@@ -889,23 +889,39 @@ static void usage(bool application)
                         "/jars/:id/run.\n");
 }
 
-/* The job file of an application cluster: the argument, else pipeline.jars (first entry). */
-static const char *job_file(const config *c, const char *arg, char *buf, size_t size)
+static bool is_job_file(const char *p)
 {
-    const char *p = arg;
-    if (!p) {
-        p = config_get_string(c, "pipeline.jars", NULL);
-        if (!p)
-            return NULL;
-        snprintf(buf, size, "%s", p);
+    size_t n = strlen(p);
+    return (n > 4 && strcasecmp(p + n - 4, ".sql") == 0) ||
+           (n > 5 && strcasecmp(p + n - 5, ".json") == 0);
+}
+
+/*
+ * The job file of an application cluster: pipeline.jars (the jarURI) when it names a SQL script
+ * or plan; else the first program argument that does (upstream's SQL-runner examples give the
+ * script as an argument of a runner jar); else the first argument. local:// and file:// are
+ * stripped.
+ */
+static const char *job_file(const config *c, const char *const *args, int nargs, char *buf,
+                            size_t size)
+{
+    const char *jars = config_get_string(c, "pipeline.jars", NULL);
+    const char *p = NULL;
+    if (jars) {
+        snprintf(buf, size, "%s", jars);
         char *semi = strpbrk(buf, ";,");
         if (semi)
             *semi = '\0';
-        p = buf;
-    } else {
-        snprintf(buf, size, "%s", p);
-        p = buf;
+        if (is_job_file(buf))
+            p = buf;
     }
+    for (int i = 0; !p && i < nargs; i++)
+        if (is_job_file(args[i]))
+            p = args[i];
+    if (!p && nargs > 0)
+        p = args[0];
+    if (!p)
+        return NULL;
     if (strncmp(p, "local://", 8) == 0)
         p += 8;
     else if (strncmp(p, "file://", 7) == 0)
@@ -925,7 +941,9 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
     config *dyn = config_new();
     weir_error err = {0};
     int code = 2;
-    const char *conf = NULL, *from_sp = NULL, *jobarg = NULL, *job_id = NULL;
+    const char *conf = NULL, *from_sp = NULL, *job_id = NULL;
+    const char *jobargs[64];
+    int njobargs = 0;
     bool allow_nrs = false;
     if (!dyn || config_parse_args(dyn, &argc, argv, &err)) {
         fprintf(stderr, "%s: %s\n", tool, err.msg);
@@ -952,10 +970,11 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
         else if (application && (!strcmp(argv[i], "--job-id") || !strcmp(argv[i], "-jid")) &&
                  i + 1 < argc)
             job_id = argv[++i];
-        else if (application && !jobarg && argv[i][0] != '-')
-            jobarg = argv[i];
-        else if (application)
-            continue; /* further program arguments are the job's */
+        else if (application && argv[i][0] != '-') {
+            if (njobargs < 64)
+                jobargs[njobargs++] = argv[i]; /* program arguments: the job file among them */
+        } else if (application)
+            continue; /* other program flags are the job's */
         else {
             fprintf(stderr, "%s: unexpected argument '%s'\n", tool, argv[i]);
             usage(application);
@@ -984,7 +1003,7 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
         config_get_string(j.c, "web.upload.dir", config_get_string(j.c, "io.tmp.dirs", "/tmp")));
     if (application) {
         char buf[PATH_MAX];
-        const char *path = job_file(j.c, jobarg, buf, sizeof(buf));
+        const char *path = job_file(j.c, jobargs, njobargs, buf, sizeof(buf));
         if (!path) {
             fprintf(stderr, "%s: no job: give a SQL script or plan, or set pipeline.jars\n", tool);
             goto out;

@@ -52,7 +52,7 @@ class Cluster:
     """A JobManager (session, or application with `job`) and TaskManagers."""
 
     def __init__(self, work, name, flags=(), job=None, job_args=(), tms=2, slots=2, tm_flags=(),
-                 metrics=False):
+                 metrics=False, application=False):
         self.work = work
         self.name = name
         self.rest = free_port()
@@ -69,7 +69,8 @@ class Cluster:
         if metrics:
             self.jm_metrics_port = free_port()
             self.flags.append(f"metrics.reporter.prom.port={self.jm_metrics_port}")
-        args = [WEIR, "standalone-job" if job else "jobmanager"] + [f"-D{f}" for f in self.flags]
+        app = job or job_args or application
+        args = [WEIR, "standalone-job" if app else "jobmanager"] + [f"-D{f}" for f in self.flags]
         args += list(job_args)
         if job:
             args.append(job)

@@ -367,6 +367,21 @@ def malformed():
         c.stop()
 
 
+@case("the job file: jarURI naming the script, or upstream SQL-runner arguments after a runner jar")
+def job_file():
+    sql = os.path.join(rt.ROOT, "runtime", "sql", "examples", "sensor-aggregator.sql")
+    for flags, args in [([f"pipeline.jars=local://{sql}"], []),
+                        (["pipeline.jars=local:///opt/flink/usrlib/sql-runner.jar"], [sql])]:
+        c = Cluster(WORK, "jobfile", flags=flags, job_args=args, tms=1, slots=3, application=True)
+        try:
+            jid = only_job(c)
+            check(c.wait_state(jid, {"FINISHED", "FAILED"}) == "FINISHED", f"{flags} {args}")
+            check(c.get(f"/jobs/{jid}")["name"] == "sensor-aggregator", "pipeline.name from SET")
+            check("+I[" in c.tm_output(), "no results")
+        finally:
+            c.stop()
+
+
 @case("bad jobs: a SQL error names line:column; a missing savepoint and unknown slots fail with clear errors")
 def bad_jobs():
     bad = os.path.join(WORK, "bad.sql")
@@ -394,7 +409,7 @@ def bad_jobs():
 if __name__ == "__main__":
     only = sys.argv[1:]
     for fn in [equal_results, tm_kill, savepoints_rest, conformance, backpressure, malformed,
-               bad_jobs]:
+               job_file, bad_jobs]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)
