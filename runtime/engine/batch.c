@@ -227,6 +227,47 @@ int rt_batch_append_row(rt_batch *dst, const rt_batch *src, uint32_t row)
     return 0;
 }
 
+int rt_batch_append_rows(rt_batch *dst, const rt_batch *src, const uint32_t *rows, uint32_t first,
+                         uint32_t n)
+{
+    if (n > dst->cap - dst->n)
+        return WEIR_ETOOBIG;
+    uint32_t base = dst->n;
+    bool ok = true;
+    for (uint32_t i = 0; i < dst->ncols; i++) {
+        rt_col *d = &dst->cols[i];
+        const rt_col *s = &src->cols[i];
+        if (!rows) {
+            memcpy(d->null + base, s->null + first, n);
+            if (rt_type_phys(d->type) != RT_PHYS_STR) {
+                memcpy(d->i64 + base, s->i64 + first, (size_t)n * sizeof(int64_t));
+                continue;
+            }
+        } else
+            for (uint32_t k = 0; k < n; k++)
+                d->null[base + k] = s->null[rows[k]];
+        if (rt_type_phys(d->type) == RT_PHYS_STR) {
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t r = rows ? rows[k] : first + k;
+                d->str[base + k] =
+                    s->null[r] ? (rt_str){NULL, 0}
+                               : rt_arena_strdup(&dst->arena, s->str[r].ptr, s->str[r].len, &ok);
+            }
+        } else
+            for (uint32_t k = 0; k < n; k++)
+                d->i64[base + k] = s->i64[rows[k]];
+    }
+    if (!ok)
+        return WEIR_ENOMEM;
+    if (rows)
+        for (uint32_t k = 0; k < n; k++)
+            dst->kind[base + k] = src->kind[rows[k]];
+    else
+        memcpy(dst->kind + base, src->kind + first, n);
+    dst->n += n;
+    return 0;
+}
+
 void rt_batch_filter(rt_batch *b, const uint8_t *keep)
 {
     uint32_t o = 0;

@@ -107,6 +107,14 @@ static inline bool rt_batch_full(const rt_batch *b)
  */
 int rt_batch_append_row(rt_batch *dst, const rt_batch *src, uint32_t row) WEIR_MUST_CHECK;
 
+/*
+ * Appends `n` rows of `src` to `dst` column by column: rows[0..n) when `rows` is set, else the
+ * contiguous rows first..first+n. Strings are copied into dst's arena. Returns 0, WEIR_ETOOBIG
+ * when they do not fit (nothing appended), or WEIR_ENOMEM.
+ */
+int rt_batch_append_rows(rt_batch *dst, const rt_batch *src, const uint32_t *rows, uint32_t first,
+                         uint32_t n) WEIR_MUST_CHECK;
+
 /* Keeps only the rows whose `keep` flag is non-zero, in order (in place). */
 void rt_batch_filter(rt_batch *b, const uint8_t *keep);
 

@@ -94,6 +94,8 @@ struct rt_output {
     uint32_t maxp;
     uint32_t rr;
     uint32_t self;
+    uint32_t *tgt, *idx, *count; /* hash scratch: target per row, rows by target, counts */
+    uint32_t scratch_rows;
     uint8_t keybuf[RT_STATE_MAX_KEY];
 };
 
@@ -109,7 +111,8 @@ rt_output *rt_output_new(rt_partition kind, const uint32_t *keys, uint32_t nkeys
     o->keys = calloc(nkeys ? nkeys : 1, sizeof(uint32_t));
     o->targets = calloc(ntargets, sizeof(rt_channel *));
     o->pending = calloc(ntargets, sizeof(rt_batch *));
-    if (!o->keys || !o->targets || !o->pending) {
+    o->count = calloc(ntargets + 1, sizeof(uint32_t));
+    if (!o->keys || !o->targets || !o->pending || !o->count) {
         rt_output_free(o);
         return NULL;
     }
@@ -131,19 +134,34 @@ void rt_output_free(rt_output *o)
     free(o->keys);
     free(o->targets);
     free(o->pending);
+    free(o->tgt);
+    free(o->idx);
+    free(o->count);
     free(o);
 }
 
-static int append(rt_output *o, uint32_t t, const rt_batch *b, uint32_t row)
+/* Appends rows (rows[0..n), or first..first+n when rows is NULL) to target t's pending batch,
+ * pushing every batch that fills. */
+static int append(rt_output *o, uint32_t t, const rt_batch *b, const uint32_t *rows, uint32_t first,
+                  uint32_t n)
 {
-    if (!o->pending[t] && !(o->pending[t] = rt_channel_acquire(o->targets[t])))
-        return WEIR_ECANCELED;
-    int rc = rt_batch_append_row(o->pending[t], b, row);
-    if (rc)
-        return rc;
-    if (rt_batch_full(o->pending[t])) {
-        rt_channel_push_batch(o->targets[t], o->pending[t]);
-        o->pending[t] = NULL;
+    while (n) {
+        if (!o->pending[t] && !(o->pending[t] = rt_channel_acquire(o->targets[t])))
+            return WEIR_ECANCELED;
+        rt_batch *p = o->pending[t];
+        uint32_t k = p->cap - p->n < n ? p->cap - p->n : n;
+        int rc = rt_batch_append_rows(p, b, rows, first, k);
+        if (rc)
+            return rc;
+        if (rows)
+            rows += k;
+        else
+            first += k;
+        n -= k;
+        if (rt_batch_full(p)) {
+            rt_channel_push_batch(o->targets[t], p);
+            o->pending[t] = NULL;
+        }
     }
     return 0;
 }
@@ -153,30 +171,52 @@ int rt_output_write(rt_output *o, const rt_batch *b)
     int rc = 0;
     switch (o->kind) {
     case RT_PART_FORWARD:
-        for (uint32_t r = 0; r < b->n && !rc; r++)
-            rc = append(o, o->ntargets == 1 ? 0 : o->self % o->ntargets, b, r);
-        break;
+        return append(o, o->ntargets == 1 ? 0 : o->self % o->ntargets, b, NULL, 0, b->n);
     case RT_PART_REBALANCE: {
         uint32_t t = o->rr;
         o->rr = (o->rr + 1) % o->ntargets;
-        for (uint32_t r = 0; r < b->n && !rc; r++)
-            rc = append(o, t, b, r);
-        break;
+        return append(o, t, b, NULL, 0, b->n);
     }
     case RT_PART_BROADCAST:
-        for (uint32_t t = 0; t < o->ntargets; t++)
-            for (uint32_t r = 0; r < b->n && !rc; r++)
-                rc = append(o, t, b, r);
-        break;
-    case RT_PART_HASH:
-        for (uint32_t r = 0; r < b->n && !rc; r++) {
+        for (uint32_t t = 0; t < o->ntargets && !rc; t++)
+            rc = append(o, t, b, NULL, 0, b->n);
+        return rc;
+    case RT_PART_HASH: {
+        if (b->n > o->scratch_rows) {
+            uint32_t *nt = realloc(o->tgt, b->n * sizeof(uint32_t));
+            if (nt)
+                o->tgt = nt;
+            uint32_t *ni = nt ? realloc(o->idx, b->n * sizeof(uint32_t)) : NULL;
+            if (!ni)
+                return WEIR_ENOMEM;
+            o->idx = ni;
+            o->scratch_rows = b->n;
+        }
+        /* target of every row, then the rows grouped by target in their order (counting
+         * sort), then one columnar copy per target */
+        memset(o->count, 0, (o->ntargets + 1) * sizeof(uint32_t));
+        for (uint32_t r = 0; r < b->n; r++) {
             int len = rt_key_encode(b, r, o->keys, o->nkeys, o->keybuf, sizeof(o->keybuf));
             if (len < 0)
                 return len;
             uint32_t kg = rt_state_key_group(rt_key_hash(o->keybuf, (uint32_t)len), o->maxp);
-            rc = append(o, rt_state_operator_index(o->maxp, o->ntargets, kg), b, r);
+            o->tgt[r] = rt_state_operator_index(o->maxp, o->ntargets, kg);
+            o->count[o->tgt[r] + 1]++;
         }
-        break;
+        for (uint32_t t = 1; t <= o->ntargets; t++)
+            o->count[t] += o->count[t - 1];
+        /* count[t] is now where target t's rows start; fill, then restore the starts */
+        for (uint32_t r = 0; r < b->n; r++)
+            o->idx[o->count[o->tgt[r]]++] = r;
+        uint32_t start = 0;
+        for (uint32_t t = 0; t < o->ntargets && !rc; t++) {
+            uint32_t end = o->count[t];
+            if (end > start)
+                rc = append(o, t, b, o->idx + start, 0, end - start);
+            start = end;
+        }
+        return rc;
+    }
     }
     return rc;
 }

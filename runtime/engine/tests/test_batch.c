@@ -85,11 +85,44 @@ static void test_arena_settles(void **state)
     rt_batch_free(a);
 }
 
+static void test_append_rows(void **state)
+{
+    (void)state;
+    rt_batch *src = make(64), *a = make(64), *b = make(64);
+    fill(src, 40, 5);
+    src->cols[1].null[3] = 1;
+    src->cols[1].str[3] = (rt_str){NULL, 0};
+    src->kind[7] = 3;
+    uint32_t rows[] = {7, 3, 39, 0};
+    assert_int_equal(rt_batch_append_rows(a, src, rows, 0, 4), 0);
+    assert_int_equal(rt_batch_append_rows(a, src, NULL, 10, 20), 0);
+    for (uint32_t r = 0; r < 4; r++)
+        assert_int_equal(rt_batch_append_row(b, src, rows[r]), 0);
+    for (uint32_t r = 10; r < 30; r++)
+        assert_int_equal(rt_batch_append_row(b, src, r), 0);
+    assert_int_equal(a->n, 24);
+    char x[256], y[256];
+    for (uint32_t r = 0; r < a->n; r++) {
+        rt_batch_format_row(a, r, x, sizeof(x));
+        rt_batch_format_row(b, r, y, sizeof(y));
+        assert_string_equal(x, y);
+    }
+    assert_int_equal(a->kind[0], 3);
+    assert_int_equal(a->cols[1].null[1], 1);
+    /* too many rows: nothing appended */
+    assert_int_equal(rt_batch_append_rows(a, src, NULL, 0, 41), WEIR_ETOOBIG);
+    assert_int_equal(a->n, 24);
+    rt_batch_free(src);
+    rt_batch_free(a);
+    rt_batch_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_filter_copy),
         cmocka_unit_test(test_arena_settles),
+        cmocka_unit_test(test_append_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
