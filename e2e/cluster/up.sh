@@ -308,8 +308,11 @@ debian_mirror() {
     grep -hE '^deb[[:space:]]+[^[]*[[:space:]]bookworm[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
         awk '{print $2}' || true
 }
-if ! "$DOCKER" image inspect debian:bookworm-slim >/dev/null 2>&1; then
-    tarball=$CACHE/images/debian-bookworm-slim.tar
+# The base image is rebuilt when its recipe changes (BASE_VERSION, a label on the image).
+BASE_VERSION=2
+if [[ $("$DOCKER" image inspect -f '{{index .Config.Labels "weir.base-version"}}' \
+    debian:bookworm-slim 2>/dev/null) != "$BASE_VERSION" ]]; then
+    tarball=$CACHE/images/debian-bookworm-slim-v$BASE_VERSION.tar
     if [[ ! -f $tarball ]]; then
         mirror=$(debian_mirror | head -1)
         [[ -n $mirror ]] || die "no Debian bookworm mirror found in the apt sources"
@@ -318,13 +321,19 @@ if ! "$DOCKER" image inspect debian:bookworm-slim >/dev/null 2>&1; then
         rm -rf "$rootfs" && mkdir -p "$rootfs"
         debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$LOGS/debootstrap.log" 2>&1 ||
             { tail -20 "$LOGS/debootstrap.log" >&2; die "debootstrap failed"; }
-        # Trim to what the official slim image keeps.
+        # Trim to what the official slim image keeps, and keep packages installed later from
+        # bringing documentation and translations back (as its dpkg configuration does).
         rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
-            "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
+            "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
+            "$rootfs"/usr/share/locale/* "$rootfs"/usr/share/lintian/*
+        printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+            'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' \
+            'path-exclude /usr/share/locale/*' 'path-include /usr/share/locale/locale.alias' \
+            'path-exclude /usr/share/lintian/*' >"$rootfs/etc/dpkg/dpkg.cfg.d/docker"
         tar -C "$rootfs" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
         rm -rf "$rootfs"
     fi
-    "$DOCKER" import --change 'CMD ["bash"]' \
+    "$DOCKER" import --change 'CMD ["bash"]' --change "LABEL weir.base-version=$BASE_VERSION" \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         "$tarball" debian:bookworm-slim >/dev/null
     log "imported debian:bookworm-slim"

@@ -14,7 +14,10 @@ static int get_json(http_client *hc, const char *url, long timeout_ms, json_t **
                     weir_error *err)
 {
     http_client_response resp = {0};
-    const char *hdrs[] = {"Accept: application/json", NULL};
+    /* One connection per request: a pooled connection opened before kube-proxy programmed a
+     * new Service's address keeps talking to whatever answered then (seen on a fresh
+     * cluster: every later request got that server's 404). */
+    const char *hdrs[] = {"Accept: application/json", "Connection: close", NULL};
     http_client_req req = {.url = url, .headers = hdrs, .timeout_ms = timeout_ms};
     int rc = http_client_do(hc, &req, &resp, err);
     if (rc == 0) {

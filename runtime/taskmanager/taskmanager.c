@@ -565,21 +565,25 @@ static int post_json(tmgr *t, const char *path, json_t *body, long timeout_ms, j
     return rc;
 }
 
-/* The address other processes reach this one at: taskmanager.host, or the local address of a
- * route to the JobManager (Flink's bind policy "ip"). */
-static void own_host(tmgr *t, const char *jm_host, int jm_port)
+/* The address other processes reach this one at: taskmanager.host, else the pod IP the
+ * operator passes (_POD_IP_ADDRESS), else the local address of a route to the JobManager
+ * (Flink's bind policy "ip"). False while the JobManager's name does not resolve yet (its
+ * Service has no endpoints before its pod runs): the caller retries. */
+static bool own_host(tmgr *t, const char *jm_host, int jm_port)
 {
     const char *h = config_get_string(t->c, "taskmanager.host", NULL);
-    if (h) {
+    if (!h)
+        h = getenv("_POD_IP_ADDRESS");
+    if (h && *h) {
         snprintf(t->host, sizeof(t->host), "%s", h);
-        return;
+        return true;
     }
-    snprintf(t->host, sizeof(t->host), "127.0.0.1");
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *ai = NULL;
     char ps[16];
     snprintf(ps, sizeof(ps), "%d", jm_port);
     if (getaddrinfo(jm_host, ps, &hints, &ai) || !ai)
-        return;
+        return false;
+    bool ok = false;
     int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
@@ -589,12 +593,15 @@ static void own_host(tmgr *t, const char *jm_host, int jm_port)
         const void *a = ss.ss_family == AF_INET6
                             ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-        if (inet_ntop(ss.ss_family, a, buf, sizeof(buf)))
+        if (inet_ntop(ss.ss_family, a, buf, sizeof(buf))) {
             snprintf(t->host, sizeof(t->host), "%s", buf);
+            ok = true;
+        }
     }
     if (fd >= 0)
         close(fd);
     freeaddrinfo(ai);
+    return ok;
 }
 
 /* One task (chain) of a deployment, as the metrics endpoint reports it. */
@@ -773,7 +780,23 @@ int rt_taskmanager_main(int argc, char **argv)
     t.heartbeat_interval_ms = hb_int;
     t.heartbeat_timeout_ms = hb_to;
     const char *tmpd = config_get_string(t.c, "io.tmp.dirs", "/tmp");
-    own_host(&t, jm_host, (int)jm_port);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    for (bool warned = false; !own_host(&t, jm_host, (int)jm_port);) {
+        if (stop_requested) {
+            code = 0;
+            goto out;
+        }
+        if (!warned)
+            log_warn("cannot resolve the JobManager's address yet; retrying", "jobmanager",
+                     jm_host);
+        warned = true;
+        sleep_ms(500);
+    }
     const char *bind = config_get_string(t.c, "taskmanager.bind-host", "0.0.0.0");
     if (rt_net_new(bind, (int)data_port, &t.net, &err)) {
         log_error("cannot open the data port", "error", err.msg);
@@ -814,12 +837,6 @@ int rt_taskmanager_main(int argc, char **argv)
             goto out;
         }
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
     char dp[16], sl[16];
     snprintf(dp, sizeof(dp), "%d", rt_net_port(t.net));
     snprintf(sl, sizeof(sl), "%d", t.slots);
