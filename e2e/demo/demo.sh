@@ -48,10 +48,10 @@ kubectl -n "$NS" logs "$tm" | grep '^[0-9]*> +I\[' | tail -5
 cat <<EON
 
 The demo took $(($(date +%s) - T00))s. Next:
-  export KUBECONFIG=$KUBECONFIG PATH=$PATH
+    eval "\$(e2e/cluster/up.sh)"                                  # kubectl, helm and KUBECONFIG in this shell
   kubectl -n $NS get flinkdep sensor-aggregator -o yaml        # status written by the operator
   kubectl -n $NS logs -f $tm                                    # window results as they close
   kubectl -n $NS port-forward svc/sensor-aggregator-rest 8081   # then: curl localhost:8081/jobs/overview
-  kubectl -n $NS patch flinkdep sensor-aggregator --type merge -p '{"spec":{"job":{"savepointTriggerNonce":1}}}'
+  
   make demo-down                                                # remove everything
 EON
