@@ -249,6 +249,12 @@ static json_t *task_counts(jm *j, jm_job *job, int chain)
         lower[k] = '\0';
         json_object_set_new(o, chain >= 0 ? names[i] : lower, json_integer(counts[i]));
     }
+    if (chain == -1) { /* the jobs overview also counts all subtasks */
+        int total = 0;
+        for (int i = 0; i < 10; i++)
+            total += counts[i];
+        json_object_set_new(o, "total", json_integer(total));
+    }
     return o;
 }
 
@@ -940,7 +946,7 @@ static void post_disposal(const http_request *req, http_response *resp, void *ud
     }
     pthread_mutex_unlock(&j->mu);
     json_decref(b);
-    http_response_json(resp, 200, json_pack("{s:s}", "request-id", id));
+    http_response_json(resp, 202, json_pack("{s:s}", "request-id", id));
 }
 
 static void get_disposal(const http_request *req, http_response *resp, void *ud)

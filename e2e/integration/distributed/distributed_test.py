@@ -174,7 +174,7 @@ def savepoints_rest():
     check(got == want, f"{len(got)} windows over three clusters, want {len(want)}")
     # disposal
     s, d = c_request_free(spd, sp1)
-    check(s == 200, f"disposal {s} {d}")
+    check(s == 202, f"disposal {s} {d}")
 
 
 def rt_hex(s):
@@ -186,7 +186,7 @@ def c_request_free(spd, sp):
     c = Cluster(WORK, "dispose", tms=0)
     try:
         s, b = c.request("POST", "/savepoint-disposal", {"savepoint-path": sp})
-        if s != 200:
+        if s != 202:
             return s, b
         op = c.get(f"/savepoint-disposal/{b['request-id']}")
         check(op["status"]["id"] == "COMPLETED" and "failure-cause" not in op.get("operation", {}),

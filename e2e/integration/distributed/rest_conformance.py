@@ -91,6 +91,8 @@ def run(base, jid, checkpoints):
                      ("end-time", int), ("duration", int), ("last-modification", int),
                      ("tasks", dict)]:
             has(j, f, t)
+        for f in ["total", "running", "finished", "canceled", "failed", "created"]:
+            has(j, "tasks." + f, int)
         expect(j["state"] == "RUNNING", f"job state {j['state']}")
     s, b = req(base, "GET", f"/jobs/{jid}")
     expect(s == 200, f"/jobs/:id {s}")
