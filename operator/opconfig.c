@@ -199,3 +199,77 @@ bool opconfig_watches(const opconfig *o, const char *ns)
             return true;
     return false;
 }
+
+/* "v1_20" -> 1, 20; false when it is not of that form. `plus` is set for "v1_19+". */
+static bool parse_version(const char *v, size_t len, int *major, int *minor, bool *plus)
+{
+    *plus = len > 0 && v[len - 1] == '+';
+    if (*plus)
+        len--;
+    if (len < 4 || v[0] != 'v')
+        return false;
+    char buf[32];
+    if (len >= sizeof(buf))
+        return false;
+    memcpy(buf, v + 1, len - 1);
+    buf[len - 1] = '\0';
+    char *us = strchr(buf, '_'), *end;
+    if (!us)
+        return false;
+    *us = '\0';
+    *major = (int)strtol(buf, &end, 10);
+    if (*end || end == buf)
+        return false;
+    *minor = (int)strtol(us + 1, &end, 10);
+    return !*end && end != us + 1;
+}
+
+static bool version_covers(const char *key_v, size_t len, const char *spec_v)
+{
+    int km, kn, sm, sn;
+    bool kplus, splus;
+    if (!spec_v || !parse_version(key_v, len, &km, &kn, &kplus) ||
+        !parse_version(spec_v, strlen(spec_v), &sm, &sn, &splus))
+        return false;
+    if (kplus)
+        return sm > km || (sm == km && sn >= kn);
+    return sm == km && sn == kn;
+}
+
+config *opconfig_defaults_for(const opconfig *c, const char *ns, const char *flink_version)
+{
+    static const char NSP[] = "kubernetes.operator.default-configuration.namespace.";
+    static const char VP[] = "kubernetes.operator.default-configuration.flink-version.";
+    config *out = config_clone(c->flink_defaults);
+    if (!out || !c->all)
+        return out;
+    const char **keys = config_keys(c->all);
+    if (!keys) {
+        config_free(out);
+        return NULL;
+    }
+    int rc = 0;
+    /* two passes: namespace first, then version, so the version wins */
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        const char *prefix = pass ? VP : NSP;
+        size_t pl = strlen(prefix);
+        for (const char **k = keys; *k && !rc; k++) {
+            if (strncmp(*k, prefix, pl) != 0)
+                continue;
+            const char *sel = *k + pl, *dot = strchr(sel, '.');
+            if (!dot || !dot[1])
+                continue;
+            size_t sl = (size_t)(dot - sel);
+            bool match = pass ? version_covers(sel, sl, flink_version)
+                              : (ns && strlen(ns) == sl && strncmp(sel, ns, sl) == 0);
+            if (match)
+                rc = config_set(out, dot + 1, config_get(c->all, *k), config_origin(c->all, *k));
+        }
+    }
+    free(keys);
+    if (rc) {
+        config_free(out);
+        return NULL;
+    }
+    return out;
+}

@@ -53,6 +53,16 @@ typedef struct opconfig {
 int opconfig_load(opconfig *out, const char *path, const config *dynamic,
                   weir_error *err) WEIR_MUST_CHECK;
 
+/*
+ * The default Flink configuration for one resource: flink_defaults, then the keys of
+ * kubernetes.operator.default-configuration.namespace.<ns>.<key>, then those of
+ * kubernetes.operator.default-configuration.flink-version.<v>.<key> (the version beats the
+ * namespace, as upstream), where <v> is the resource's spec.flinkVersion (v1_20) or a "v1_19+"
+ * that covers it. `flink_version` may be NULL. Returns a new config (caller frees) or NULL when
+ * out of memory.
+ */
+config *opconfig_defaults_for(const opconfig *c, const char *ns, const char *flink_version);
+
 /* Frees what `c` owns and zeroes it. */
 void opconfig_clear(opconfig *c);
 

@@ -634,6 +634,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
 {
     int rc = 0;
     json_t *objs = NULL, *status = NULL, *old_status;
+    config *defaults = NULL; /* the resource's default Flink configuration (owned) */
     *requeue_ms = 0;
     json_t *fd = informer_get(ctx->flinkdeployments, key);
     if (!fd)
@@ -677,10 +678,18 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     int vrc = 0;
     if (!json_path_string(spec, "flinkVersion", NULL))
         vrc = weir_error_set(&verr, WEIR_EINVAL, "spec.flinkVersion: Flink version must be set");
+    /* the operator's default Flink configuration, with this namespace's and version's keys */
+    defaults =
+        ctx->cfg ? opconfig_defaults_for(ctx->cfg, ns, json_path_string(spec, "flinkVersion", NULL))
+                 : NULL;
+    if (ctx->cfg && !defaults) {
+        rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        goto out;
+    }
     if (!vrc)
-        vrc = validate_flink_config(fd, ctx->cfg ? ctx->cfg->flink_defaults : NULL, &verr);
+        vrc = validate_flink_config(fd, defaults, &verr);
     if (!vrc)
-        vrc = children_build(fd, ctx->cfg ? ctx->cfg->flink_defaults : NULL, &objs, &verr);
+        vrc = children_build(fd, defaults, &objs, &verr);
     if (vrc) {
         char *ej = error_json("org.apache.flink.kubernetes.operator.exception.ValidationException",
                               verr.msg);
@@ -833,7 +842,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     observe_rest(ctx, fd, status, old_status, app);
     config *flink = NULL;
     int replicas = 1;
-    if (children_flink_config(fd, ctx->cfg ? ctx->cfg->flink_defaults : NULL, &flink, NULL) == 0)
+    if (children_flink_config(fd, defaults, &flink, NULL) == 0)
         replicas = children_tm_replicas(fd, flink);
     config_free(flink);
     json_object_set_new(status, "taskManager",
@@ -880,6 +889,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         (!app || strcmp(json_path_string(status, "jobStatus.state", ""), "RUNNING") == 0);
     *requeue_ms = settled ? ctx->cfg->reconcile_interval_ms : ctx->cfg->progress_check_interval_ms;
 out:
+    config_free(defaults);
     json_decref(status);
     json_decref(objs);
     json_decref(fd);

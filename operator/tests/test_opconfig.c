@@ -130,12 +130,49 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+static void test_defaults_per_namespace_and_version(void **state)
+{
+    (void)state;
+    unsetenv("WATCH_NAMESPACES");
+    const char *p = write_conf(
+        "taskmanager.numberOfTaskSlots: 1\n"
+        "parallelism.default: 1\n"
+        "kubernetes.operator.default-configuration.namespace.team-a.parallelism.default: 3\n"
+        "kubernetes.operator.default-configuration.namespace.team-a."
+        "taskmanager.numberOfTaskSlots: 4\n"
+        "kubernetes.operator.default-configuration.flink-version.v1_19+."
+        "taskmanager.numberOfTaskSlots: 8\n"
+        "kubernetes.operator.default-configuration.flink-version.v1_18.state.backend.type: "
+        "rocksdb\n");
+    opconfig o;
+    weir_error err = {0};
+    assert_int_equal(opconfig_load(&o, p, NULL, &err), 0);
+    config *d = opconfig_defaults_for(&o, "team-a", "v1_20");
+    assert_string_equal(config_get(d, "parallelism.default"), "3");           /* namespace */
+    assert_string_equal(config_get(d, "taskmanager.numberOfTaskSlots"), "8"); /* version wins */
+    assert_null(config_get(d, "state.backend.type"));                         /* v1_18 only */
+    config_free(d);
+    d = opconfig_defaults_for(&o, "team-b", "v1_18");
+    assert_string_equal(config_get(d, "parallelism.default"), "1");
+    assert_string_equal(config_get(d, "taskmanager.numberOfTaskSlots"), "1");
+    assert_string_equal(config_get(d, "state.backend.type"), "rocksdb");
+    config_free(d);
+    d = opconfig_defaults_for(&o, "team-a", NULL);
+    assert_string_equal(config_get(d, "taskmanager.numberOfTaskSlots"), "4");
+    config_free(d);
+    /* the overlay keys themselves are not Flink configuration */
+    assert_null(config_get(o.flink_defaults, "default-configuration.namespace.team-a.parallelism"
+                                             ".default"));
+    opconfig_clear(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_file_dynamic_env),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_defaults_per_namespace_and_version),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
