@@ -19,6 +19,7 @@ TAG=dev bash "$ROOT/scripts/images.sh"
 phase "images built and loaded"
 kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 helm upgrade --install weir "$ROOT/helm/weir-operator" --namespace "$OPNS" --create-namespace \
+    --force-conflicts \
     --set image.pullPolicy=Never --set "watchNamespaces={$NS}" --wait --timeout 5m >/dev/null
 phase "operator installed with Helm (namespace $OPNS, watching $NS)"
 kubectl -n "$NS" apply -f "$ROOT/e2e/demo/sensor-aggregator.yaml" >/dev/null

@@ -40,7 +40,7 @@ check "runtime image entrypoint answers 'help' with the roles" bash -c "[[ '$hel
 # 2. helm install, RBAC, security
 kubectl create namespace "$NS" >/dev/null
 kubectl create namespace "$OTHER" >/dev/null
-if helm install "$REL" "$ROOT/helm/weir-operator" -n "$OPNS" --create-namespace \
+if helm install "$REL" "$ROOT/helm/weir-operator" -n "$OPNS" --create-namespace --force-conflicts \
     --set image.pullPolicy=Never --set "watchNamespaces={$NS}" \
     --set defaultConfiguration.config\\.yaml="kubernetes.operator.observer.progress-check.interval: 2 s" \
     --wait --timeout 3m >/dev/null 2>"$ROOT/build/test-logs/helm-install.log"; then
