@@ -6,6 +6,11 @@
  */
 #include "runtime/jobconf.h"
 
+#include "runtime/sql/sql.h"
+
+#include <errno.h>
+#include <strings.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,4 +163,41 @@ int rt_jobconf_load(config *dyn, const char *conf, config **out, weir_error *err
     }
     *out = base;
     return 0;
+}
+
+int rt_jobconf_compile(const char *path, json_t **plan_doc, config *settings, bool *explain,
+                       weir_error *err)
+{
+    if (explain)
+        *explain = false;
+    size_t pl = strlen(path);
+    if (pl <= 4 || strcasecmp(path + pl - 4, ".sql") != 0) {
+        json_error_t je;
+        *plan_doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+        if (!*plan_doc)
+            return weir_error_set(err, errno == ENOENT ? WEIR_ENOTFOUND : WEIR_EPARSE,
+                                  "%s: %s (line %d)", path, je.text, je.line);
+        return 0;
+    }
+    json_t *set = NULL;
+    int rc = sql_compile_file(path, plan_doc, &set, err);
+    if (rc)
+        return rc;
+    const char *k;
+    json_t *v;
+    json_object_foreach(set, k, v)
+    {
+        const char *val = json_is_true(v) ? "true" : json_string_value(v);
+        if (strncmp(k, "weir.explain", 12) == 0) {
+            if (explain && val && strcmp(val, "true") == 0)
+                *explain = true;
+        } else if (val && !rc && config_set(settings, k, val, "SET"))
+            rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+    }
+    json_decref(set);
+    if (rc) {
+        json_decref(*plan_doc);
+        *plan_doc = NULL;
+    }
+    return rc;
 }

@@ -12,6 +12,9 @@
 #include "lib/config.h"
 #include "runtime/engine/job.h"
 
+#include <jansson.h>
+#include <stdbool.h>
+
 /* Job options from `c`; *par gets parallelism.default. Errors name the key. The strings in
  * `o` point into `c`. */
 int rt_jobconf_options(const config *c, rt_job_options *o, uint32_t *par,
@@ -23,5 +26,13 @@ int rt_jobconf_options(const config *c, rt_job_options *o, uint32_t *par,
  * FLINK_PROPERTIES, then `dyn` (the -D flags; may be NULL). *out: caller frees.
  */
 int rt_jobconf_load(config *dyn, const char *conf, config **out, weir_error *err) WEIR_MUST_CHECK;
+
+/*
+ * Compiles a job file: a SQL script (.sql) into its plan document, its SET statements going
+ * into `settings` (EXPLAIN sets *explain; may be NULL), or reads a plan (.json and anything
+ * else) as is. *plan_doc: caller decrefs. Errors name the file (SQL ones with line:column).
+ */
+int rt_jobconf_compile(const char *path, json_t **plan_doc, config *settings, bool *explain,
+                       weir_error *err) WEIR_MUST_CHECK;
 
 #endif

@@ -50,7 +50,7 @@ int rt_run_main(int argc, char **argv)
     config *c = config_new();
     weir_error err = {0};
     rt_plan *plan = NULL;
-    json_t *sqlplan = NULL, *settings = NULL;
+    json_t *sqlplan = NULL;
     int code = 2;
     if (!c)
         return 1;
@@ -86,40 +86,25 @@ int rt_run_main(int argc, char **argv)
         usage();
         goto out;
     }
-    /* A SQL script compiles to a plan; its SET statements configure the job. */
+    /* A SQL script compiles to a plan; its SET statements configure the job. Precedence, low
+     * to high: the configuration file, FLINK_PROPERTIES, the script's SET, then -D. */
+    config *settings = config_new();
+    bool explain = false;
     size_t pl = strlen(planfile);
-    if (pl > 4 && strcasecmp(planfile + pl - 4, ".sql") == 0) {
-        if (sql_compile_file(planfile, &sqlplan, &settings, &err)) {
-            fprintf(stderr, "weir run: %s\n", err.msg);
-            goto out;
-        }
-    }
-    /* File first, then FLINK_PROPERTIES, then the script's SET, then -D (already in c). */
-    config *base = config_new();
-    if (!base)
+    int rc = settings ? 0 : weir_error_set(&err, WEIR_ENOMEM, "out of memory");
+    if (!rc && pl > 4 && strcasecmp(planfile + pl - 4, ".sql") == 0 &&
+        (rc = rt_jobconf_compile(planfile, &sqlplan, settings, &explain, &err))) {
+        fprintf(stderr, "weir run: %s\n", err.msg);
+        config_free(settings);
         goto out;
-    int rc = 0;
-    if (conf) {
-        struct stat st;
-        rc = stat(conf, &st) == 0 && S_ISDIR(st.st_mode) ? config_load_dir(base, conf, &err)
-                                                         : config_load_file(base, conf, &err);
     }
-    const char *props = getenv("FLINK_PROPERTIES");
-    if (!rc && props)
-        rc = config_load_properties(base, props, &err);
-    if (!rc && settings) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(settings, k, v)
-        {
-            if (!rc && strncmp(k, "weir.explain", 12) != 0)
-                rc = config_set(base, k, json_string_value(v), "SET");
-        }
-    }
-    if (!rc)
-        rc = config_merge(base, c);
+    if (!rc && config_merge(settings, c))
+        rc = weir_error_set(&err, WEIR_ENOMEM, "out of memory");
     config_free(c);
-    c = base;
+    c = NULL;
+    if (!rc)
+        rc = rt_jobconf_load(settings, conf, &c, &err);
+    config_free(settings);
     if (rc) {
         fprintf(stderr, "weir run: configuration: %s\n", err.msg);
         goto out;
@@ -132,9 +117,7 @@ int rt_run_main(int argc, char **argv)
     }
     if (sqlplan) {
         char *txt = json_dumps(sqlplan, JSON_INDENT(2));
-        if (json_is_true(json_object_get(settings, "weir.explain")) ||
-            (json_string_value(json_object_get(settings, "weir.explain")) &&
-             !strcmp(json_string_value(json_object_get(settings, "weir.explain")), "true"))) {
+        if (explain) {
             /* EXPLAIN: print the plan instead of running it */
             printf("%s\n", txt ? txt : "");
             free(txt);
@@ -155,9 +138,7 @@ int rt_run_main(int argc, char **argv)
         fprintf(stderr, "weir run: configuration: %s\n", err.msg);
         goto out;
     }
-    for (uint32_t i = 0; i < plan->nops; i++)
-        if (plan->ops[i].type == RT_OP_WATERMARK && plan->ops[i].idle_timeout_ms == 0)
-            plan->ops[i].idle_timeout_ms = idle_ms;
+    rt_plan_default_idle_timeout(plan, idle_ms);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -181,7 +162,6 @@ int rt_run_main(int argc, char **argv)
     }
 out:
     json_decref(sqlplan);
-    json_decref(settings);
     rt_plan_free(plan);
     config_free(c);
     return code;

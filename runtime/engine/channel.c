@@ -5,6 +5,8 @@
  */
 #include "runtime/engine/channel.h"
 
+#include "lib/clock.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -89,22 +91,15 @@ void rt_channel_free(rt_channel *ch)
 
 _Thread_local uint64_t rt_channel_blocked_ns;
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 rt_batch *rt_channel_acquire(rt_channel *ch)
 {
     rt_inbox *ib = ch->ib;
     pthread_mutex_lock(&ib->mu);
     if (ch->nfree == 0 && !ib->cancelled) {
-        uint64_t t0 = mono_ns();
+        uint64_t t0 = clock_mono_ns();
         while (ch->nfree == 0 && !ib->cancelled)
             pthread_cond_wait(&ib->cond, &ib->mu);
-        rt_channel_blocked_ns += mono_ns() - t0;
+        rt_channel_blocked_ns += clock_mono_ns() - t0;
     }
     rt_batch *b = ib->cancelled ? NULL : ch->free_[--ch->nfree];
     pthread_mutex_unlock(&ib->mu);
@@ -117,10 +112,10 @@ static void enqueue_locked(rt_channel *ch, rt_msg m)
 {
     rt_inbox *ib = ch->ib;
     if (ch->len == ch->qcap && !ib->cancelled) {
-        uint64_t t0 = mono_ns();
+        uint64_t t0 = clock_mono_ns();
         while (ch->len == ch->qcap && !ib->cancelled)
             pthread_cond_wait(&ib->cond, &ib->mu);
-        rt_channel_blocked_ns += mono_ns() - t0;
+        rt_channel_blocked_ns += clock_mono_ns() - t0;
     }
     if (ib->cancelled)
         return;

@@ -10,6 +10,7 @@
  */
 #include "runtime/engine/coord.h"
 
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -59,13 +60,6 @@ struct rt_coord {
     uint64_t n_completed, n_failed;
 };
 
-int64_t rt_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void rt_random_hex(char *out, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -79,11 +73,6 @@ void rt_random_hex(char *out, size_t n)
     for (size_t i = 0; i < n; i++)
         out[i] = hex[(got == (ssize_t)n ? buf[i] : (unsigned char)rand()) & 15];
     out[n] = '\0';
-}
-
-static bool stateful(const rt_plan_op *op)
-{
-    return op->type == RT_OP_SOURCE || op->type == RT_OP_WINDOW_AGG || op->type == RT_OP_GROUP_AGG;
 }
 
 int rt_coord_new(const rt_plan *p, const rt_graph *g, const rt_coord_opts *o, rt_coord **out,
@@ -154,7 +143,7 @@ static void hist_end(rt_coord *c, uint64_t id, rt_snap_status st, const char *wh
     if (!s)
         return;
     s->status = st;
-    s->end_ts = rt_now_ms();
+    s->end_ts = clock_epoch_ms();
     s->acks = c->pend_acks;
     if (why)
         snprintf(s->failure, sizeof(s->failure), "%s", why);
@@ -196,7 +185,7 @@ int rt_coord_begin(rt_coord *c, bool savepoint, bool stop, bool drain, const cha
     c->pend_ops = json_object();
     for (uint32_t i = 0; i < c->plan->nops; i++) {
         const rt_plan_op *op = &c->plan->ops[i];
-        if (!stateful(op))
+        if (!rt_plan_op_stateful(op))
             continue;
         json_t *subs = json_array();
         for (uint32_t s = 0; s < op->parallelism; s++)
@@ -228,7 +217,7 @@ int rt_coord_begin(rt_coord *c, bool savepoint, bool stop, bool drain, const cha
     c->pend_stop = stop;
     c->pend_storage = st;
     c->pend_acks = 0;
-    c->pend_started = rt_now_ms();
+    c->pend_started = clock_epoch_ms();
     rt_snap_stat *h = &c->hist[c->hpos];
     memset(h, 0, sizeof(*h));
     h->id = id;
@@ -367,11 +356,12 @@ int rt_coord_complete(rt_coord *c, char *path, weir_error *err)
         rc = weir_error_set(err, WEIR_ESTATE, "no snapshot in progress");
         goto out;
     }
-    meta = json_pack("{s:i, s:s, s:s, s:I, s:I, s:s, s:s, s:i, s:O}", "version", 1, "kind",
-                     c->pend_savepoint ? "savepoint" : "checkpoint", "jobId", c->job_id,
-                     "checkpointId", (json_int_t)c->pend_id, "timestamp", (json_int_t)rt_now_ms(),
-                     "root", c->pend_savepoint ? "." : "..", "planName", c->plan->name,
-                     "maxParallelism", (int)c->plan->max_parallelism, "operators", c->pend_ops);
+    meta =
+        json_pack("{s:i, s:s, s:s, s:I, s:I, s:s, s:s, s:i, s:O}", "version", 1, "kind",
+                  c->pend_savepoint ? "savepoint" : "checkpoint", "jobId", c->job_id,
+                  "checkpointId", (json_int_t)c->pend_id, "timestamp", (json_int_t)clock_epoch_ms(),
+                  "root", c->pend_savepoint ? "." : "..", "planName", c->plan->name,
+                  "maxParallelism", (int)c->plan->max_parallelism, "operators", c->pend_ops);
     char *text = meta ? json_dumps(meta, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     char file[PATH_MAX + 16];
     snprintf(file, sizeof(file), "%s/_metadata", c->pend_dir);
@@ -384,7 +374,7 @@ int rt_coord_complete(rt_coord *c, char *path, weir_error *err)
         c->pend_id = 0;
         goto out;
     }
-    int64_t took = rt_now_ms() - c->pend_started;
+    int64_t took = clock_epoch_ms() - c->pend_started;
     char idb[24], tb[24];
     snprintf(idb, sizeof(idb), "%llu", (unsigned long long)c->pend_id);
     snprintf(tb, sizeof(tb), "%lld", (long long)took);

@@ -117,6 +117,4 @@ int rt_snapshot_check_claimed(const rt_plan *p, const json_t *meta, const char *
 /* 32 random hex digits (or n) into out (n + 1 bytes). */
 void rt_random_hex(char *out, size_t n);
 
-int64_t rt_now_ms(void);
-
 #endif

@@ -6,6 +6,8 @@
  */
 #include "runtime/engine/exec.h"
 
+#include "lib/clock.h"
+
 #include "lib/log.h"
 #include "runtime/connectors/connector.h"
 #include "runtime/engine/operator.h"
@@ -61,19 +63,6 @@ struct rt_exec {
     atomic_bool any_finished;
     bool started;
 };
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void rt_exec_fail(rt_exec *x, const weir_error *e)
 {
@@ -310,17 +299,19 @@ rt_channel *rt_exec_input(rt_exec *x, uint32_t d, uint32_t t, uint32_t s)
     return x->xc[d].in[t][s];
 }
 
+const rt_schema *rt_exec_input_schema(const rt_exec *x, uint32_t d)
+{
+    if (d >= x->g->nchains || x->g->chains[d].input_chain < 0)
+        return NULL;
+    return x->plan->ops[x->plan->ops[x->g->chains[d].ops[0]].input].out;
+}
+
 uint32_t rt_exec_ntasks(const rt_exec *x)
 {
     return x->ntasks;
 }
 
 /* --- snapshots in tasks -------------------------------------------------------------------- */
-
-static bool stateful(const rt_plan_op *op)
-{
-    return op->type == RT_OP_SOURCE || op->type == RT_OP_WINDOW_AGG || op->type == RT_OP_GROUP_AGG;
-}
 
 /* The request for snapshot `id`: waits while the barrier has overtaken it (a remote
  * coordinator reaches this process after the barrier did). False when it was superseded or the
@@ -370,7 +361,8 @@ static int task_snapshot(task *t, uint64_t id)
         snprintf(excl, sizeof(excl), "%s%s%s-%u", r.excl, *r.excl ? "/" : "", op->pop->uid,
                  t->subtask);
         snprintf(abs, sizeof(abs), "%s/%s", c.root, excl);
-        if (stateful(op->pop) && op->pop->type != RT_OP_SOURCE && st->mkdirs(abs, &t->err)) {
+        if (rt_plan_op_stateful(op->pop) && op->pop->type != RT_OP_SOURCE &&
+            st->mkdirs(abs, &t->err)) {
             json_decref(acks);
             return t->err.code;
         }
@@ -384,7 +376,7 @@ static int task_snapshot(task *t, uint64_t id)
                 weir_error_set(&t->err, rc, "snapshot of '%s' failed", op->pop->id);
             return rc;
         }
-        if (stateful(op->pop))
+        if (rt_plan_op_stateful(op->pop))
             json_object_set_new(acks, op->pop->uid, o);
         else
             json_decref(o);
@@ -418,14 +410,9 @@ static void task_notify(task *t)
             t->ops[i]->vt->notify_complete(t->ops[i], c);
 }
 
-static int64_t mono_now_ms(void)
-{
-    return (int64_t)(mono_ns() / 1000000u);
-}
-
 static int task_tick(task *t)
 {
-    int64_t now = mono_now_ms();
+    int64_t now = clock_mono_ms();
     for (uint32_t i = 0; i < t->nops; i++)
         if (t->ops[i]->vt->tick) {
             int rc = t->ops[i]->vt->tick(t->ops[i], now);
@@ -471,7 +458,7 @@ static int deliver_watermark(rt_op *head, int64_t wm)
 /* Accounts the time since *t0 as busy (minus what the thread spent blocked on output). */
 static void account(task *t, uint64_t t0, uint64_t blocked0)
 {
-    uint64_t now = mono_ns(), blocked = rt_channel_blocked_ns - blocked0;
+    uint64_t now = clock_mono_ns(), blocked = rt_channel_blocked_ns - blocked0;
     uint64_t spent = now - t0;
     atomic_fetch_add(&t->blocked_ns, blocked);
     atomic_fetch_add(&t->busy_ns, spent > blocked ? spent - blocked : 0);
@@ -508,7 +495,7 @@ static int source_loop(task *t)
             break;
         rt_batch_reset(b);
         int64_t idle = 0;
-        uint64_t t0 = mono_ns(), blocked0 = rt_channel_blocked_ns;
+        uint64_t t0 = clock_mono_ns(), blocked0 = rt_channel_blocked_ns;
         int r = rt_op_source_poll(src, b, &idle);
         if (r < 0) {
             rc = r;
@@ -525,7 +512,7 @@ static int source_loop(task *t)
             break;
         }
         if (b->n == 0)
-            sleep_ms(idle > 0 && idle < TICK_MS ? idle : TICK_MS);
+            clock_sleep_ms(idle > 0 && idle < TICK_MS ? idle : TICK_MS);
     }
     rt_batch_free(b);
     return rc;
@@ -561,7 +548,7 @@ static int input_loop(task *t)
             break;
         if (which < 0)
             continue;
-        uint64_t t0 = mono_ns(), blocked0 = rt_channel_blocked_ns;
+        uint64_t t0 = clock_mono_ns(), blocked0 = rt_channel_blocked_ns;
         switch (m.kind) {
         case RT_MSG_BATCH:
             head->rows_in += m.batch->n;

@@ -61,6 +61,9 @@ int rt_exec_start(rt_exec *x, weir_error *err) WEIR_MUST_CHECK;
  * NULL when that consumer is not local or the indexes are out of range. */
 rt_channel *rt_exec_input(rt_exec *x, uint32_t d, uint32_t t, uint32_t s);
 
+/* The schema of the rows chain `d` receives (NULL for a source chain or a bad index). */
+const rt_schema *rt_exec_input_schema(const rt_exec *x, uint32_t d);
+
 /* Hands a snapshot request to the subtasks (sources inject its barrier). */
 void rt_exec_trigger(rt_exec *x, const rt_snap_req *r);
 /* Checkpoint `id` completed: operators are notified (sinks commit). */

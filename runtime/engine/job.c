@@ -8,6 +8,8 @@
  */
 #include "runtime/engine/job.h"
 
+#include "lib/clock.h"
+
 #include "lib/json.h"
 #include "lib/log.h"
 #include "runtime/engine/coord.h"
@@ -33,12 +35,6 @@ void rt_job_options_init(rt_job_options *o)
     o->restart_delay_ms = 1000;
     o->restart_max_delay_ms = 60000;
     o->restart_multiplier = 2.0;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
 }
 
 typedef struct job {
@@ -84,11 +80,11 @@ static rt_job_result attempt(job *j, const char *restore, weir_error *err)
     }
     if ((rc = rt_exec_start(j->x, err)))
         goto done;
-    int64_t last_trigger = rt_now_ms(), last_done = 0;
+    int64_t last_trigger = clock_epoch_ms(), last_done = 0;
     int failures = 0;
     bool stopped_with_savepoint = false;
     for (;;) {
-        sleep_ms(TICK_MS);
+        clock_sleep_ms(TICK_MS);
         bool all_done = rt_exec_done(j->x);
         if (rt_exec_failed(j->x, err)) {
             res = RT_JOB_FAILED;
@@ -116,7 +112,7 @@ static rt_job_result attempt(job *j, const char *restore, weir_error *err)
             } else if (stop)
                 stopped_with_savepoint = true;
             pending = 0;
-            last_done = rt_now_ms();
+            last_done = clock_epoch_ms();
         }
         if (all_done) {
             if (pending)
@@ -124,7 +120,7 @@ static rt_job_result attempt(job *j, const char *restore, weir_error *err)
             res = stopped_with_savepoint ? RT_JOB_STOPPED : RT_JOB_FINISHED;
             break;
         }
-        int64_t now = rt_now_ms();
+        int64_t now = clock_epoch_ms();
         if (pending && now - started > j->o->checkpoint_timeout_ms) {
             rt_coord_abort(j->coord, pending, "timeout");
             failures++;
@@ -226,7 +222,7 @@ rt_job_result rt_job_run(const rt_plan *plan, const rt_job_options *o, rt_job_co
         if (!retry)
             break;
         attempts++;
-        sleep_ms(delay);
+        clock_sleep_ms(delay);
         if (o->restart == RT_RESTART_EXPONENTIAL_DELAY) {
             delay = (int64_t)((double)delay * o->restart_multiplier);
             if (delay > o->restart_max_delay_ms)

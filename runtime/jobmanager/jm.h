@@ -143,8 +143,7 @@ jm_job *jm_find_job(jm *j, const char *id);
 /* Submits a compiled plan as a new job (the dispatcher). `conf` is taken. */
 int jm_submit(jm *j, const char *job_id, json_t *plan_doc, config *conf, const char *restore,
               bool allow_non_restored, uint32_t parallelism, jm_job **out, weir_error *err);
-/* Compiles a SQL script or a plan file into a plan document and its SET options. */
-int jm_compile(const char *path, json_t **plan_doc, config *settings, weir_error *err);
+
 int jm_cancel(jm *j, jm_job *job, weir_error *err);
 /* Starts a savepoint / stop-with-savepoint / checkpoint; returns the trigger. */
 jm_trigger *jm_trigger_snapshot(jm *j, jm_job *job, jm_trigger_kind kind, const char *target,
@@ -152,6 +151,8 @@ jm_trigger *jm_trigger_snapshot(jm *j, jm_job *job, jm_trigger_kind kind, const 
 jm_trigger *jm_find_trigger(jm *j, const char *id);
 jm_trigger *jm_new_trigger(jm *j, const char *id);
 int jm_free_slots(jm *j, int *total);
+/* Slots in use per TaskManager index, over every job's current placement. */
+void jm_slots_used(const jm *j, int used[JM_MAX_TMS]);
 
 /* rest.c */
 int jm_rest_routes(jm *j, http_server *s, weir_error *err);

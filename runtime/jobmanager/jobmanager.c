@@ -10,6 +10,8 @@
  */
 #include "runtime/jobmanager/jobmanager.h"
 
+#include "lib/clock.h"
+
 #include "lib/log.h"
 #include "runtime/jobconf.h"
 #include "runtime/jobmanager/jm.h"
@@ -46,19 +48,6 @@ bool jm_state_terminal(jm_state s)
     return s == JS_FAILED || s == JS_CANCELED || s == JS_FINISHED || s == JS_SUSPENDED;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 /* --- jobs -------------------------------------------------------------------------------- */
 
 jm_job *jm_find_job(jm *j, const char *id)
@@ -76,7 +65,7 @@ static void set_state(jm_job *job, jm_state st)
     log_info("job state changed", "job_id", job->id, "name", job->name, "from",
              jm_state_names[job->state], "to", jm_state_names[st], (const char *)NULL);
     job->state = st;
-    job->ts[st] = rt_now_ms();
+    job->ts[st] = clock_epoch_ms();
     if (jm_state_terminal(st))
         job->end_ms = job->ts[st];
 }
@@ -151,7 +140,7 @@ jm_trigger *jm_new_trigger(jm *j, const char *id)
         snprintf(t->id, sizeof(t->id), "%s", id);
     else
         rt_random_hex(t->id, 32);
-    t->created_ms = rt_now_ms();
+    t->created_ms = clock_epoch_ms();
     return t;
 }
 
@@ -165,9 +154,17 @@ static void trigger_fail(jm *j, const char *id, const char *why)
     snprintf(t->failure, sizeof(t->failure), "%s", why);
 }
 
+/* Fails every trigger of `job` still waiting for the coordinator. */
+static void fail_queued(jm *j, const jm_job *job, const char *why)
+{
+    for (size_t i = 0; i < j->ntrig; i++)
+        if (j->triggers[i].queued && strcmp(j->triggers[i].job_id, job->id) == 0)
+            trigger_fail(j, j->triggers[i].id, why);
+}
+
 static void add_exception(jm_job *job, const char *msg, const char *tm)
 {
-    int64_t now = rt_now_ms();
+    int64_t now = clock_epoch_ms();
     json_array_append_new(job->exceptions,
                           json_pack("{s:s, s:s, s:I, s:n, s:s?, s:s?, s:o, s:[]}", "exceptionName",
                                     "org.apache.flink.runtime.JobException", "stacktrace", msg,
@@ -206,9 +203,7 @@ static void fail_attempt(jm *j, jm_job *job, const char *why, const char *tm)
     bool retry = o->restart != RT_RESTART_NONE && (o->restart == RT_RESTART_EXPONENTIAL_DELAY ||
                                                    job->restarts < o->restart_attempts);
     /* Queued savepoints fail with the attempt. */
-    for (size_t i = 0; i < j->ntrig; i++)
-        if (j->triggers[i].queued && strcmp(j->triggers[i].job_id, job->id) == 0)
-            trigger_fail(j, j->triggers[i].id, why);
+    fail_queued(j, job, why);
     if (!retry) {
         set_state(job, JS_FAILED);
         return;
@@ -224,22 +219,28 @@ static void fail_attempt(jm *j, jm_job *job, const char *why, const char *tm)
     rt_coord_latest(job->coord, latest, sizeof(latest));
     if (latest[0])
         snprintf(job->restore, sizeof(job->restore), "%s", latest);
-    job->restart_at = mono_ms() + delay;
+    job->restart_at = clock_mono_ms() + delay;
     job->waiting_since = 0;
     set_state(job, JS_RESTARTING);
     log_info("restarting job", "job_id", job->id, "restore",
              job->restore[0] ? job->restore : "(empty state)");
 }
 
-int jm_free_slots(jm *j, int *total)
+void jm_slots_used(const jm *j, int used[JM_MAX_TMS])
 {
-    int used[JM_MAX_TMS] = {0}, free_ = 0, all = 0;
+    memset(used, 0, JM_MAX_TMS * sizeof(int));
     for (size_t i = 0; i < j->njobs; i++) {
-        jm_job *job = j->jobs[i];
+        const jm_job *job = j->jobs[i];
         for (uint32_t s = 0; job->slot_tm && s < job->g.max_slots; s++)
             if (job->slot_tm[s] >= 0)
                 used[job->slot_tm[s]]++;
     }
+}
+
+int jm_free_slots(jm *j, int *total)
+{
+    int used[JM_MAX_TMS], free_ = 0, all = 0;
+    jm_slots_used(j, used);
     for (int t = 0; t < j->ntms; t++) {
         if (j->tms[t].lost)
             continue;
@@ -254,13 +255,8 @@ int jm_free_slots(jm *j, int *total)
 /* Places the job's slots on TaskManagers with free slots and sends the deploy commands. */
 static bool schedule(jm *j, jm_job *job)
 {
-    int used[JM_MAX_TMS] = {0};
-    for (size_t i = 0; i < j->njobs; i++) {
-        jm_job *o = j->jobs[i];
-        for (uint32_t s = 0; o->slot_tm && s < o->g.max_slots; s++)
-            if (o->slot_tm[s] >= 0)
-                used[o->slot_tm[s]]++;
-    }
+    int used[JM_MAX_TMS];
+    jm_slots_used(j, used);
     int *place = malloc(job->g.max_slots * sizeof(int));
     if (!place)
         return false;
@@ -283,7 +279,7 @@ static bool schedule(jm *j, jm_job *job)
     job->stopped_with_savepoint = false;
     job->cancel_after_stop = false;
     job->cp_failures = 0;
-    job->last_cp_trigger = mono_ms();
+    job->last_cp_trigger = clock_mono_ms();
     json_t *placement = json_array();
     for (uint32_t k = 0; k < job->g.max_slots; k++) {
         jm_tm *tm = &j->tms[place[k]];
@@ -402,7 +398,7 @@ static void step_running(jm *j, jm_job *job)
                 job->stopped_with_savepoint = true;
         }
         job->pend_trigger[0] = '\0';
-        job->last_cp_done = mono_ms();
+        job->last_cp_done = clock_mono_ms();
         pend = 0;
     }
     if (n > 0 && finished == n) {
@@ -420,7 +416,7 @@ static void step_running(jm *j, jm_job *job)
     }
     if (job->stopped_with_savepoint)
         return; /* waiting for the tasks to end */
-    int64_t now = rt_now_ms();
+    int64_t now = clock_epoch_ms();
     if (pend && now - started > job->o.checkpoint_timeout_ms) {
         rt_coord_abort(job->coord, pend, "timeout (execution.checkpointing.timeout)");
         if (job->pend_trigger[0])
@@ -440,10 +436,7 @@ static void step_running(jm *j, jm_job *job)
         return;
     if (job->source_finished) {
         /* Flink does not checkpoint after a source finished (here): queued triggers fail. */
-        for (size_t i = 0; i < j->ntrig; i++)
-            if (j->triggers[i].queued && strcmp(j->triggers[i].job_id, job->id) == 0)
-                trigger_fail(j, j->triggers[i].id,
-                             "a source has finished; snapshots are not possible any more");
+        fail_queued(j, job, "a source has finished; snapshots are not possible any more");
         return;
     }
     /* Every TaskManager must have taken the deployment before barriers can flow. */
@@ -462,7 +455,7 @@ static void step_running(jm *j, jm_job *job)
         begin_snapshot(j, job, oldest);
         return;
     }
-    int64_t m = mono_ms();
+    int64_t m = clock_mono_ms();
     if (rt_coord_has_checkpoints(job->coord) && job->o.checkpoint_interval_ms > 0 &&
         m - job->last_cp_trigger >= job->o.checkpoint_interval_ms &&
         m - job->last_cp_done >= job->o.checkpoint_min_pause_ms) {
@@ -479,11 +472,11 @@ static void step(jm *j, jm_job *job)
         break;
     case JS_CREATED:
     case JS_RESTARTING:
-        if (job->state == JS_RESTARTING && mono_ms() < job->restart_at)
+        if (job->state == JS_RESTARTING && clock_mono_ms() < job->restart_at)
             break;
         if (!job->waiting_since)
-            job->waiting_since = mono_ms();
-        if (!schedule(j, job) && mono_ms() - job->waiting_since > j->slot_timeout_ms) {
+            job->waiting_since = clock_mono_ms();
+        if (!schedule(j, job) && clock_mono_ms() - job->waiting_since > j->slot_timeout_ms) {
             char why[256];
             int total;
             int free_ = jm_free_slots(j, &total);
@@ -566,36 +559,6 @@ jm_trigger *jm_trigger_snapshot(jm *j, jm_job *job, jm_trigger_kind kind, const 
 
 /* --- submission -------------------------------------------------------------------------- */
 
-int jm_compile(const char *path, json_t **plan_doc, config *settings, weir_error *err)
-{
-    size_t pl = strlen(path);
-    if (pl > 4 && strcasecmp(path + pl - 4, ".sql") == 0) {
-        json_t *set = NULL;
-        int rc = sql_compile_file(path, plan_doc, &set, err);
-        if (rc)
-            return rc;
-        const char *k;
-        json_t *v;
-        json_object_foreach(set, k, v)
-        {
-            if (strncmp(k, "weir.explain", 12) != 0 && json_string_value(v) &&
-                config_set(settings, k, json_string_value(v), "SET")) {
-                json_decref(set);
-                json_decref(*plan_doc);
-                return weir_error_set(err, WEIR_ENOMEM, "out of memory");
-            }
-        }
-        json_decref(set);
-        return 0;
-    }
-    json_error_t je;
-    *plan_doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!*plan_doc)
-        return weir_error_set(err, errno == ENOENT ? WEIR_ENOTFOUND : WEIR_EPARSE,
-                              "%s: %s (line %d)", path, je.text, je.line);
-    return 0;
-}
-
 int jm_submit(jm *j, const char *job_id, json_t *plan_doc, config *conf, const char *restore,
               bool allow_non_restored, uint32_t parallelism, jm_job **out, weir_error *err)
 {
@@ -671,7 +634,7 @@ int jm_submit(jm *j, const char *job_id, json_t *plan_doc, config *conf, const c
         snprintf(job->restore, sizeof(job->restore), "%s", path);
     }
     job->delay_ms = job->o.restart_delay_ms;
-    job->start_ms = rt_now_ms();
+    job->start_ms = clock_epoch_ms();
     job->state = JS_INITIALIZING;
     job->ts[JS_INITIALIZING] = job->start_ms;
     jm_job **nj = realloc(j->jobs, (j->njobs + 1) * sizeof(*nj));
@@ -749,8 +712,8 @@ static void rpc_register(const http_request *req, http_response *resp, void *ud)
     tm->data_port = (int)port;
     tm->slots = (int)slots;
     tm->pid = (int)json_integer_value(json_object_get(b, "pid"));
-    tm->registered_ms = tm->last_heartbeat_ms = rt_now_ms();
-    tm->last_seen_mono = mono_ms();
+    tm->registered_ms = tm->last_heartbeat_ms = clock_epoch_ms();
+    tm->last_seen_mono = clock_mono_ms();
     tm->cmds = json_array();
     pthread_mutex_unlock(&j->mu);
     char sl[16];
@@ -798,8 +761,8 @@ static void rpc_heartbeat(const http_request *req, http_response *resp, void *ud
         return;
     }
     jm_tm *tm = &j->tms[t];
-    tm->last_heartbeat_ms = rt_now_ms();
-    tm->last_seen_mono = mono_ms();
+    tm->last_heartbeat_ms = clock_epoch_ms();
+    tm->last_seen_mono = clock_mono_ms();
     json_decref(tm->report);
     tm->report = b;
     size_t i;
@@ -863,7 +826,7 @@ static void rpc_ack(const http_request *req, http_response *resp, void *ud)
 
 static void check_heartbeats(jm *j)
 {
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     for (int t = 0; t < j->ntms; t++) {
         jm_tm *tm = &j->tms[t];
         if (!tm->lost && tm->id[0] && now - tm->last_seen_mono > j->heartbeat_timeout_ms) {
@@ -937,7 +900,7 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
     pthread_mutex_init(&j.mu, NULL);
     pthread_cond_init(&j.cmd_cond, NULL);
     j.application = application;
-    j.started_ms = rt_now_ms();
+    j.started_ms = clock_epoch_ms();
     config *dyn = config_new();
     weir_error err = {0};
     int code = 2;
@@ -1010,7 +973,7 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
         }
         config *jc = config_clone(j.c);
         json_t *doc = NULL;
-        if (!jc || jm_compile(path, &doc, jc, &err)) {
+        if (!jc || rt_jobconf_compile(path, &doc, jc, NULL, &err)) {
             log_error("cannot compile the job", "path", path, "error", jc ? err.msg : "memory");
             fprintf(stderr, "%s: %s\n", tool, err.msg);
             config_free(jc);
@@ -1075,12 +1038,12 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
     char rp[16], pp[16], ms[24];
     snprintf(rp, sizeof(rp), "%d", http_server_port(j.rest));
     snprintf(pp, sizeof(pp), "%d", http_server_port(j.rpc));
-    snprintf(ms, sizeof(ms), "%lld", (long long)(rt_now_ms() - j.started_ms));
+    snprintf(ms, sizeof(ms), "%lld", (long long)(clock_epoch_ms() - j.started_ms));
     log_info("jobmanager ready", "rest_port", rp, "rpc_port", pp, "mode",
              application ? "application" : "session", "startup_ms", ms, (const char *)NULL);
     int64_t ended_at = 0;
     while (!signalled && !j.shutdown) {
-        sleep_ms(TICK_MS);
+        clock_sleep_ms(TICK_MS);
         pthread_mutex_lock(&j.mu);
         check_heartbeats(&j);
         for (size_t i = 0; i < j.njobs; i++)
@@ -1092,8 +1055,8 @@ int rt_jobmanager_main(int argc, char **argv, bool application)
         /* An application cluster ends with its job (after TaskManagers heard the cancel). */
         if (all_ended && j.shutdown_on_finish) {
             if (!ended_at)
-                ended_at = mono_ms();
-            else if (mono_ms() - ended_at > 1000)
+                ended_at = clock_mono_ms();
+            else if (clock_mono_ms() - ended_at > 1000)
                 break;
         }
     }

@@ -6,7 +6,9 @@
  *
  * Layer: runtime/jobmanager.
  */
+#include "lib/clock.h"
 #include "lib/log.h"
+#include "runtime/jobconf.h"
 #include "runtime/jobmanager/jm.h"
 #include "runtime/jobmanager/multipart.h"
 #include "runtime/storage/storage.h"
@@ -117,13 +119,9 @@ static void get_overview(const http_request *req, http_response *resp, void *ud)
     http_response_json(resp, 200, o);
 }
 
-static json_t *tm_json(jm *j, int t)
+static json_t *tm_json(jm *j, int t, int used)
 {
     jm_tm *tm = &j->tms[t];
-    int used = 0;
-    for (size_t i = 0; i < j->njobs; i++)
-        for (uint32_t s = 0; j->jobs[i]->slot_tm && s < j->jobs[i]->g.max_slots; s++)
-            used += j->jobs[i]->slot_tm[s] == t;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     long long phys = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
     long long rss = (long long)json_integer_value(json_object_get(tm->report, "maxRssKiB")) * 1024;
@@ -153,9 +151,11 @@ static void get_taskmanagers(const http_request *req, http_response *resp, void 
     jm *j = ud;
     pthread_mutex_lock(&j->mu);
     json_t *a = json_array();
+    int used[JM_MAX_TMS];
+    jm_slots_used(j, used);
     for (int t = 0; t < j->ntms; t++)
         if (!j->tms[t].lost)
-            json_array_append_new(a, tm_json(j, t));
+            json_array_append_new(a, tm_json(j, t, used[t]));
     pthread_mutex_unlock(&j->mu);
     http_response_json(resp, 200, json_pack("{s:o}", "taskmanagers", a));
 }
@@ -288,7 +288,7 @@ static void chain_metrics(jm *j, jm_job *job, uint32_t c, json_int_t *in, json_i
 
 static json_int_t duration(const jm_job *job)
 {
-    return (json_int_t)((job->end_ms ? job->end_ms : rt_now_ms()) - job->start_ms);
+    return (json_int_t)((job->end_ms ? job->end_ms : clock_epoch_ms()) - job->start_ms);
 }
 
 static json_t *job_overview(jm *j, jm_job *job)
@@ -422,7 +422,7 @@ static void get_job(const http_request *req, http_response *resp, void *ud)
         "jid", job->id, "name", job->name, "isStoppable", 0, "state", jm_state_names[job->state],
         "job-type", "STREAMING", "start-time", (json_int_t)job->start_ms, "end-time",
         (json_int_t)(job->end_ms ? job->end_ms : -1), "duration", duration(job), "maxParallelism",
-        (int)job->plan->max_parallelism, "now", (json_int_t)rt_now_ms(), "timestamps", ts,
+        (int)job->plan->max_parallelism, "now", (json_int_t)clock_epoch_ms(), "timestamps", ts,
         "vertices", vertices, "status-counts", counts, "plan", "jid", job->id, "name", job->name,
         "type", "STREAMING", "nodes", nodes);
     pthread_mutex_unlock(&j->mu);
@@ -615,7 +615,7 @@ static json_t *checkpoint_stat(const rt_snap_stat *s)
 {
     static const char *const st[] = {"IN_PROGRESS", "COMPLETED", "FAILED"};
     static const char *const cls[] = {"in_progress", "completed", "failed"};
-    json_int_t dur = (json_int_t)((s->end_ts ? s->end_ts : rt_now_ms()) - s->trigger_ts);
+    json_int_t dur = (json_int_t)((s->end_ts ? s->end_ts : clock_epoch_ms()) - s->trigger_ts);
     json_t *o = json_pack(
         "{s:s, s:I, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:{}}",
         "className", cls[s->status], "id", (json_int_t)s->id, "status", st[s->status],
@@ -829,7 +829,8 @@ static json_t *job_metrics(jm *j, jm_job *job)
             last_path = st[i].path;
             break;
         }
-    json_int_t uptime = job->state == JS_RUNNING ? (json_int_t)(rt_now_ms() - job->ts[JS_RUNNING])
+    json_int_t uptime = job->state == JS_RUNNING
+                            ? (json_int_t)(clock_epoch_ms() - job->ts[JS_RUNNING])
                         : jm_state_terminal(job->state) ? -1
                                                         : 0;
     json_t *m = json_object();
@@ -842,9 +843,10 @@ static json_t *job_metrics(jm *j, jm_job *job)
     SETI("uptime", uptime);
     SETI("runningTime", uptime);
     SETI("downtime", job->state == JS_RESTARTING || job->state == JS_FAILING
-                         ? rt_now_ms() - job->ts[job->state]
+                         ? clock_epoch_ms() - job->ts[job->state]
                          : 0);
-    SETI("restartingTime", job->state == JS_RESTARTING ? rt_now_ms() - job->ts[JS_RESTARTING] : 0);
+    SETI("restartingTime",
+         job->state == JS_RESTARTING ? clock_epoch_ms() - job->ts[JS_RESTARTING] : 0);
     SETI("numRestarts", job->restarts);
     SETI("fullRestarts", job->restarts);
     SETI("numberOfCompletedCheckpoints", done);
@@ -1004,7 +1006,7 @@ static void post_jar_upload(const http_request *req, http_response *resp, void *
         snprintf(jar->id, sizeof(jar->id), "%s", id);
         snprintf(jar->name, sizeof(jar->name), "%s", f.filename);
         snprintf(jar->path, sizeof(jar->path), "%s", path);
-        jar->uploaded = rt_now_ms();
+        jar->uploaded = clock_epoch_ms();
     }
     pthread_mutex_unlock(&j->mu);
     if (!nj) {
@@ -1115,7 +1117,7 @@ static void post_jar_run(const http_request *req, http_response *resp, void *ud)
     }
     weir_error e = {0};
     json_t *doc = NULL;
-    if (!conf || jm_compile(path, &doc, conf, &e)) {
+    if (!conf || rt_jobconf_compile(path, &doc, conf, NULL, &e)) {
         config_free(conf);
         json_decref(b);
         http_response_error(resp, 400, "Could not compile the job: %s",

@@ -19,6 +19,18 @@
 #include <string.h>
 #include <strings.h>
 
+bool rt_plan_op_stateful(const rt_plan_op *op)
+{
+    return op->type == RT_OP_SOURCE || op->type == RT_OP_WINDOW_AGG || op->type == RT_OP_GROUP_AGG;
+}
+
+void rt_plan_default_idle_timeout(rt_plan *p, int64_t ms)
+{
+    for (uint32_t i = 0; i < p->nops; i++)
+        if (p->ops[i].type == RT_OP_WATERMARK && p->ops[i].idle_timeout_ms == 0)
+            p->ops[i].idle_timeout_ms = ms;
+}
+
 const char *rt_op_type_name(rt_op_type t)
 {
     static const char *const n[] = {"source",          "calc", "watermark", "window_aggregate",

@@ -121,6 +121,12 @@ void rt_plan_free(rt_plan *p);
 
 /* Names for messages and the metadata ("source", "calc", ...; "hash", ...). */
 const char *rt_op_type_name(rt_op_type t);
+/* True for operators whose state goes into checkpoints: sources (their position) and the
+ * keyed aggregations. */
+bool rt_plan_op_stateful(const rt_plan_op *op);
+/* Gives every watermark assigner without an idle timeout of its own `ms`
+ * (table.exec.source.idle-timeout). */
+void rt_plan_default_idle_timeout(rt_plan *p, int64_t ms);
 const char *rt_partition_name(rt_partition p);
 
 #endif

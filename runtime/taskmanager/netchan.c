@@ -5,6 +5,8 @@
  */
 #include "runtime/taskmanager/netchan.h"
 
+#include "lib/clock.h"
+
 #include "lib/log.h"
 
 #include <errno.h>
@@ -19,19 +21,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -146,6 +135,17 @@ static bool fail_target(receiver *r, const weir_error *e)
     return live;
 }
 
+/* True when the sender's column types are the ones this process compiled for the channel. */
+static bool same_types(const rt_schema *s, const rt_frame_hello *h)
+{
+    if (!s || s->ncols != h->ncols)
+        return false;
+    for (uint32_t i = 0; i < h->ncols; i++)
+        if ((uint8_t)rt_type_phys(s->types[i]) != h->phys[i])
+            return false;
+    return true;
+}
+
 static int handshake(receiver *r, rt_channel **chp, uint8_t *buf, size_t len)
 {
     rt_net *n = r->n;
@@ -168,6 +168,11 @@ static int handshake(receiver *r, rt_channel **chp, uint8_t *buf, size_t len)
     } else if (!(ch = rt_exec_input(t->x, h.chain, h.consumer, h.producer))) {
         verdict = 2;
         snprintf(why, sizeof(why), "no local channel %u/%u<-%u", h.chain, h.consumer, h.producer);
+    } else if (!same_types(rt_exec_input_schema(t->x, h.chain), &h)) {
+        verdict = 2;
+        snprintf(why, sizeof(why),
+                 "channel %u/%u<-%u: column types differ from this TaskManager's plan", h.chain,
+                 h.consumer, h.producer);
     } else {
         for (receiver *o = n->recv; o; o = o->next)
             if (o != r && o->accepted && !atomic_load(&o->done) && o->attempt == h.attempt &&
@@ -193,20 +198,6 @@ static int handshake(receiver *r, rt_channel **chp, uint8_t *buf, size_t len)
     }
     if (verdict == 2) {
         reject(r, "%s", why[0] ? why : "unknown job");
-        return -1;
-    }
-    /* The schema must match what this process compiled. */
-    rt_batch *probe = rt_channel_acquire(ch);
-    if (!probe)
-        return -1;
-    bool ok = probe->ncols == h.ncols;
-    for (uint32_t i = 0; ok && i < h.ncols; i++)
-        ok = (uint8_t)rt_type_phys(probe->cols[i].type) == h.phys[i];
-    probe->n = 0;
-    rt_channel_push_batch(ch, probe); /* empty: goes back to the pool */
-    if (!ok) {
-        reject(r, "channel %u/%u<-%u: column types differ from this TaskManager's plan", h.chain,
-               h.consumer, h.producer);
         return -1;
     }
     if (send_frame(r->fd, RT_FRAME_ACCEPT, 0, 0, NULL, 0))
@@ -348,7 +339,7 @@ static void *accept_main(void *arg)
                 continue;
             if (atomic_load(&n->stopping))
                 break;
-            sleep_ms(10);
+            clock_sleep_ms(10);
             continue;
         }
         int one = 1;
@@ -524,7 +515,7 @@ static int out_connect(rt_net_out *o, weir_error *e)
 {
     uint8_t hello[60 + 256];
     size_t hl = rt_frame_hello_encode(&o->hello, hello);
-    int64_t deadline = mono_ms() + o->connect_timeout_ms;
+    int64_t deadline = clock_mono_ms() + o->connect_timeout_ms;
     int64_t backoff = 20;
     while (!atomic_load(&o->cancelled)) {
         int fd = dial(o->host, o->port);
@@ -549,11 +540,11 @@ static int out_connect(rt_net_out *o, weir_error *e)
             }
             close(fd);
         }
-        if (mono_ms() > deadline)
+        if (clock_mono_ms() > deadline)
             return weir_error_set(e, WEIR_ECONNECT,
                                   "cannot open the data channel to %s:%d within %lld ms", o->host,
                                   o->port, (long long)o->connect_timeout_ms);
-        sleep_ms(backoff);
+        clock_sleep_ms(backoff);
         if (backoff < 500)
             backoff *= 2;
     }

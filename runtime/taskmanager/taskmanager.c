@@ -13,6 +13,8 @@
  */
 #include "runtime/taskmanager/taskmanager.h"
 
+#include "lib/clock.h"
+
 #include "lib/config.h"
 #include "lib/http_client.h"
 #include "lib/http_server.h"
@@ -96,19 +98,6 @@ struct tmgr {
     http_server *metrics;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 /* --- deployments ------------------------------------------------------------------------- */
 
 static void dep_fail(void *ud, const weir_error *e)
@@ -118,30 +107,48 @@ static void dep_fail(void *ud, const weir_error *e)
         rt_exec_fail(d->x, e);
 }
 
-static void on_ack(void *ud, uint64_t id, uint32_t chain, uint32_t subtask, json_t *states)
+/* POSTs `body` (taken) to the JobManager's control endpoint `path`; *out (may be NULL) gets
+ * the JSON answer. */
+static int post_json(tmgr *t, const char *path, json_t *body, long timeout_ms, json_t **out,
+                     weir_error *err)
 {
-    deployment *d = ud;
-    tmgr *t = d->t;
-    json_t *body = json_pack("{s:s, s:i, s:I, s:i, s:i, s:o}", "taskManagerId", t->id, "attempt",
-                             (int)d->attempt, "checkpointId", (json_int_t)id, "chain", (int)chain,
-                             "subtask", (int)subtask, "states", states);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    if (!text)
+        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     char url[700];
-    snprintf(url, sizeof(url), "%s/internal/v1/jobs/%s/acks", t->jm_url, d->job_id);
+    snprintf(url, sizeof(url), "%s%s", t->jm_url, path);
     const char *hdr[] = {"Content-Type: application/json", NULL};
     http_client_req req = {.method = "POST",
                            .url = url,
                            .headers = hdr,
                            .body = text,
-                           .body_len = text ? strlen(text) : 0};
+                           .body_len = strlen(text),
+                           .timeout_ms = timeout_ms};
     http_client_response resp = {0};
-    weir_error e = {0};
-    if (!text || http_client_do(t->http, &req, &resp, &e))
-        log_warn("could not acknowledge a snapshot to the JobManager", "error",
-                 text ? e.msg : "out of memory");
-    http_client_response_clear(&resp);
+    int rc = http_client_do(t->http, &req, &resp, err);
     free(text);
+    if (!rc && out) {
+        json_error_t je;
+        *out = resp.body ? json_loads(resp.body, 0, &je) : NULL;
+        if (!*out)
+            rc = weir_error_set(err, WEIR_EPARSE, "JobManager answered with malformed JSON");
+    }
+    http_client_response_clear(&resp);
+    return rc;
+}
+
+static void on_ack(void *ud, uint64_t id, uint32_t chain, uint32_t subtask, json_t *states)
+{
+    deployment *d = ud;
+    char path[128];
+    snprintf(path, sizeof(path), "/internal/v1/jobs/%s/acks", d->job_id);
+    weir_error e = {0};
+    json_t *body = json_pack("{s:s, s:i, s:I, s:i, s:i, s:o}", "taskManagerId", d->t->id, "attempt",
+                             (int)d->attempt, "checkpointId", (json_int_t)id, "chain", (int)chain,
+                             "subtask", (int)subtask, "states", states);
+    if (post_json(d->t, path, body, 0, NULL, &e))
+        log_warn("could not acknowledge a snapshot to the JobManager", "error", e.msg);
 }
 
 static rt_channel *remote_out(void *ud, uint32_t dch, uint32_t tt, uint32_t s,
@@ -275,10 +282,8 @@ static void deploy(tmgr *t, const json_t *cmd)
     free(text);
     if (rc)
         goto failed;
-    int64_t idle = json_integer_value(json_object_get(cmd, "idleTimeoutMs"));
-    for (uint32_t i = 0; i < d->plan->nops; i++)
-        if (d->plan->ops[i].type == RT_OP_WATERMARK && d->plan->ops[i].idle_timeout_ms == 0)
-            d->plan->ops[i].idle_timeout_ms = idle;
+    rt_plan_default_idle_timeout(d->plan,
+                                 json_integer_value(json_object_get(cmd, "idleTimeoutMs")));
     if ((rc = rt_graph_build(d->plan, &d->g))) {
         weir_error_set(err, rc, "out of memory");
         goto failed;
@@ -401,7 +406,7 @@ static void handle_command(tmgr *t, const json_t *cmd)
 /* Refreshes the per-second rates of running deployments (about once a second). */
 static void update_rates(tmgr *t)
 {
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     pthread_mutex_lock(&t->mu);
     for (deployment *d = t->deps; d; d = d->next) {
         if (d->final || !d->x || !d->rates)
@@ -534,35 +539,6 @@ static void release_all(tmgr *t, const char *why)
         dep_free(d);
         d = n;
     }
-}
-
-static int post_json(tmgr *t, const char *path, json_t *body, long timeout_ms, json_t **out,
-                     weir_error *err)
-{
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!text)
-        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
-    char url[700];
-    snprintf(url, sizeof(url), "%s%s", t->jm_url, path);
-    const char *hdr[] = {"Content-Type: application/json", NULL};
-    http_client_req req = {.method = "POST",
-                           .url = url,
-                           .headers = hdr,
-                           .body = text,
-                           .body_len = strlen(text),
-                           .timeout_ms = timeout_ms};
-    http_client_response resp = {0};
-    int rc = http_client_do(t->http, &req, &resp, err);
-    free(text);
-    if (!rc && out) {
-        json_error_t je;
-        *out = resp.body ? json_loads(resp.body, 0, &je) : NULL;
-        if (!*out)
-            rc = weir_error_set(err, WEIR_EPARSE, "JobManager answered with malformed JSON");
-    }
-    http_client_response_clear(&resp);
-    return rc;
 }
 
 /* The address other processes reach this one at: taskmanager.host, else the pod IP the
@@ -795,7 +771,7 @@ int rt_taskmanager_main(int argc, char **argv)
             log_warn("cannot resolve the JobManager's address yet; retrying", "jobmanager",
                      jm_host);
         warned = true;
-        sleep_ms(500);
+        clock_sleep_ms(500);
     }
     const char *bind = config_get_string(t.c, "taskmanager.bind-host", "0.0.0.0");
     if (rt_net_new(bind, (int)data_port, &t.net, &err)) {
@@ -843,7 +819,7 @@ int rt_taskmanager_main(int argc, char **argv)
     log_info("taskmanager starting", "id", t.id, "data_port", dp, "slots", sl, "jobmanager",
              t.jm_url, (const char *)NULL);
     bool registered = false;
-    int64_t last_ok = mono_ms();
+    int64_t last_ok = clock_mono_ms();
     bool warned = false;
     while (!stop_requested) {
         if (!registered) {
@@ -856,13 +832,13 @@ int rt_taskmanager_main(int argc, char **argv)
                 if (!warned)
                     log_warn("cannot register with the JobManager yet; retrying", "error", e.msg);
                 warned = true;
-                sleep_ms(500);
+                clock_sleep_ms(500);
                 continue;
             }
             json_decref(ans);
             registered = true;
             warned = false;
-            last_ok = mono_ms();
+            last_ok = clock_mono_ms();
             log_info("registered with the JobManager", "jobmanager", t.jm_url);
         }
         check_deployments(&t);
@@ -885,15 +861,15 @@ int rt_taskmanager_main(int argc, char **argv)
         }
         if (rc) {
             json_decref(sent);
-            if (mono_ms() - last_ok > t.heartbeat_timeout_ms) {
+            if (clock_mono_ms() - last_ok > t.heartbeat_timeout_ms) {
                 log_error("JobManager heartbeat timed out", "error", e.msg);
                 release_all(&t, "JobManager unreachable");
                 registered = false;
             }
-            sleep_ms(200);
+            clock_sleep_ms(200);
             continue;
         }
-        last_ok = mono_ms();
+        last_ok = clock_mono_ms();
         drop_reported(&t, sent);
         json_decref(sent);
         size_t i;
