@@ -142,6 +142,8 @@ run_script() { # script timeout
     else
         [[ ${f:-0} == 0 ]] && f=1
         record "$name" 1 $(($(now) - start)) "${p:-0}" "$f" "$log"
+        # The failed checks first (a CI viewer may show only the first lines), then the tail.
+        grep -E '^FAIL' "$log" | head -n 10 | sed 's/^/    ! /'
         tail -n 40 "$log" | sed 's/^/    | /'
     fi
     grep -E '^(TIME|MEASURE)' "$log" 2>/dev/null | sed 's/^/    /'

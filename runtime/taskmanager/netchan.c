@@ -10,6 +10,8 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +37,21 @@ static int write_all(int fd, const void *buf, size_t len)
         len -= (size_t)w;
     }
     return 0;
+}
+
+/* A peer that vanished (its pod deleted) answers nothing: without these a send, a receive or
+ * a connect to it would hang for minutes. Keepalive probes notice a silent peer within about
+ * 10 s; TCP_USER_TIMEOUT bounds unacknowledged data the same way. */
+static void tune_data_socket(int fd)
+{
+    int one = 1, idle = 5, intvl = 1, cnt = 5;
+    unsigned int user_timeout_ms = 10000;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
 }
 
 /* 0, or -1 on error/EOF (*eof set when the peer closed before the first byte). */
@@ -342,8 +359,7 @@ static void *accept_main(void *arg)
             clock_sleep_ms(10);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        tune_data_socket(fd);
         receiver *r = calloc(1, sizeof(*r));
         if (!r) {
             close(fd);
@@ -485,7 +501,10 @@ struct rt_net_out {
     atomic_int fd;
 };
 
-static int dial(const char *host, int port)
+/* Connects within `timeout_ms`, giving up early once *cancelled is set: a connect to an address
+ * whose host is gone (a deleted pod; its neighbour entry still cached) would otherwise block for
+ * the kernel's SYN retries, about two minutes, and hold whoever joins this thread. */
+static int dial(const char *host, int port, int64_t timeout_ms, atomic_bool *cancelled)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
     char ps[16];
@@ -493,19 +512,40 @@ static int dial(const char *host, int port)
     if (getaddrinfo(host, ps, &hints, &ai))
         return -1;
     int fd = -1;
-    for (struct addrinfo *a = ai; a; a = a->ai_next) {
-        fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int64_t deadline = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+    for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
             continue;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-            break;
-        close(fd);
-        fd = -1;
+        bool ok = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+        while (!ok && errno == EINPROGRESS && !atomic_load(cancelled)) {
+            int64_t left = deadline - clock_mono_ms();
+            if (left <= 0)
+                break;
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int pr = poll(&pfd, 1, (int)(left < 100 ? left : 100));
+            if (pr < 0 && errno != EINTR)
+                break;
+            if (pr > 0) {
+                int soerr = 0;
+                socklen_t sl = sizeof(soerr);
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+                ok = soerr == 0;
+                errno = soerr;
+                break;
+            }
+            errno = EINPROGRESS;
+        }
+        if (!ok) {
+            close(fd);
+            fd = -1;
+        }
     }
     freeaddrinfo(ai);
     if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        int fl = fcntl(fd, F_GETFL);
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        tune_data_socket(fd);
     }
     return fd;
 }
@@ -518,26 +558,31 @@ static int out_connect(rt_net_out *o, weir_error *e)
     int64_t deadline = clock_mono_ms() + o->connect_timeout_ms;
     int64_t backoff = 20;
     while (!atomic_load(&o->cancelled)) {
-        int fd = dial(o->host, o->port);
+        int64_t left = deadline - clock_mono_ms();
+        int fd = dial(o->host, o->port, left < 2000 ? left : 2000, &o->cancelled);
         if (fd >= 0) {
+            /* published, so that a cancel's shutdown() also ends a handshake in progress */
+            atomic_store(&o->fd, fd);
+            if (atomic_load(&o->cancelled))
+                shutdown(fd, SHUT_RDWR);
             uint8_t hb[RT_FRAME_HEADER];
             rt_frame_header h;
             if (send_frame(fd, RT_FRAME_HELLO, 0, 0, hello, (uint32_t)hl) == 0 &&
                 read_all(fd, hb, sizeof(hb), NULL) == 0 && rt_frame_header_decode(hb, &h, e) == 0) {
-                if (h.kind == RT_FRAME_ACCEPT) {
-                    o->fd = fd;
+                if (h.kind == RT_FRAME_ACCEPT)
                     return 0;
-                }
                 if (h.kind == RT_FRAME_REJECT) {
                     char msg[512] = "";
                     size_t l = h.len < sizeof(msg) - 1 ? h.len : sizeof(msg) - 1;
                     if (l)
                         read_all(fd, msg, l, NULL);
+                    atomic_store(&o->fd, -1);
                     close(fd);
                     return weir_error_set(e, WEIR_EINVAL, "%s:%d rejected the channel: %s", o->host,
                                           o->port, msg);
                 }
             }
+            atomic_store(&o->fd, -1);
             close(fd);
         }
         if (clock_mono_ms() > deadline)

@@ -65,8 +65,13 @@ old_uid=$(kubectl -n "$OPNS" get pod "$pod" -o jsonpath='{.metadata.uid}')
 if helm upgrade "$REL" "$ROOT/helm/weir-operator" -n "$OPNS" --reuse-values \
     --set logLevel=debug --set defaultConfiguration.config\\.yaml="kubernetes.operator.observer.progress-check.interval: 1 s" \
     --wait --timeout 3m >/dev/null 2>&1; then
-    new=$(kubectl -n "$OPNS" get pods -l app.kubernetes.io/instance="$REL" --field-selector=status.phase=Running -o jsonpath='{.items[*].metadata.uid}')
-    check "helm upgrade: a changed value rolled the operator pod" bash -c "[[ '$new' != *$old_uid* && -n '$new' ]]"
+    # A terminating pod keeps phase Running until its container exits: wait for the old one to go.
+    rolled() {
+        local uids
+        uids=$(kubectl -n "$OPNS" get pods -l app.kubernetes.io/instance="$REL" --field-selector=status.phase=Running -o jsonpath='{.items[*].metadata.uid}')
+        [[ -n $uids && $uids != *"$old_uid"* ]]
+    }
+    check "helm upgrade: a changed value rolled the operator pod" retry 60 rolled
 else
     fail "helm upgrade"
 fi
