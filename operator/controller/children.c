@@ -131,6 +131,23 @@ static int memory_value(const char *in, char *out, size_t cap)
     return -1;
 }
 
+int children_resource_config(const json_t *fd, const config *defaults, config **out,
+                             weir_error *err)
+{
+    config *c = defaults ? config_clone(defaults) : config_new();
+    *out = NULL;
+    if (!c)
+        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+    const json_t *fc = json_path_get(fd, "spec.flinkConfiguration");
+    int rc = json_is_object(fc) ? flatten(c, "", fc, err) : 0;
+    if (rc) {
+        config_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
 int children_flink_config(const json_t *fd, const config *defaults, config **out, weir_error *err)
 {
     const char *name = str(fd, "metadata.name");

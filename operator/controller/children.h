@@ -34,6 +34,13 @@ int children_flink_config(const json_t *fd, const config *defaults, config **out
                           weir_error *err) WEIR_MUST_CHECK;
 
 /*
+ * The resource's own configuration as the operator reads it: `defaults` (may be NULL), then its
+ * flinkConfiguration, `kubernetes.operator.*` keys included. Caller frees *out.
+ */
+int children_resource_config(const json_t *fd, const config *defaults, config **out,
+                             weir_error *err) WEIR_MUST_CHECK;
+
+/*
  * Every child object of `fd` (a JSON array of complete objects, each with apiVersion, kind,
  * metadata.name/namespace/labels/ownerReferences), in the order they should be applied. Caller
  * json_decref()s *out.

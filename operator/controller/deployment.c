@@ -17,6 +17,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/strmap.h"
+#include "operator/controller/application.h"
 #include "operator/controller/children.h"
 #include "operator/controller/lifecycle.h"
 #include "operator/controller/observer.h"
@@ -341,15 +342,22 @@ static char *error_json(const char *type, const char *message)
     return s;
 }
 
-/* PUT .../status with the resourceVersion the object was read at. */
+/* PUT .../status with the resourceVersion the object was read at (or last written at: `fd`'s
+ * resourceVersion is moved forward, so one reconcile may write several times, each write
+ * conflicting if anyone else wrote in between). */
 static int write_status(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
                         weir_error *err)
 {
     json_t *obj = json_deep_copy(fd);
     json_object_set(obj, "status", status);
+    json_t *out = NULL;
     int rc =
         kube_update(ctx->kc, &DEPLOYMENT_RES_FLINKDEPLOYMENTS,
-                    json_path_string(fd, "metadata.namespace", NULL), obj, "status", NULL, err);
+                    json_path_string(fd, "metadata.namespace", NULL), obj, "status", &out, err);
+    const char *rv = json_path_string(out, "metadata.resourceVersion", NULL);
+    if (rc == 0 && rv)
+        (void)!json_path_set((json_t *)fd, "metadata.resourceVersion", json_string(rv));
+    json_decref(out);
     json_decref(obj);
     return rc;
 }
@@ -564,23 +572,24 @@ static int validate_flink_config(const json_t *fd, const config *defaults, weir_
  * progress-check interval); once READY every reconcile observes the job again, so jobStatus
  * follows the job (CREATED -> RUNNING, restarts, failures). Nothing here blocks longer than the
  * client timeout. */
-static void observe_rest(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
-                         const json_t *old_status, bool app)
+static bool observe_rest(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
+                         const json_t *old_status, bool app, char *base_out, size_t base_cap)
 {
     const char *name = json_path_string(fd, "metadata.name", "");
     const char *ns = json_path_string(fd, "metadata.namespace", "default");
     const char *jms = json_path_string(status, "jobManagerDeploymentStatus", "");
     if (!ctx->rest || (strcmp(jms, "DEPLOYED_NOT_READY") != 0 && strcmp(jms, "READY") != 0))
-        return;
+        return false;
     char svc[300], base[128];
     snprintf(svc, sizeof(svc), "%s-rest", name);
     json_t *s = cached(ctx->services, ns, svc);
     const char *ip = json_path_string(s, "spec.clusterIP", NULL);
     if (!ip || strcmp(ip, "None") == 0) {
         json_decref(s);
-        return;
+        return false;
     }
     snprintf(base, sizeof(base), "http://%s:8081", ip);
+    snprintf(base_out, base_cap, "%s", base);
     json_decref(s);
     long timeout = ctx->cfg && ctx->cfg->flink_client_timeout_ms < 3000
                        ? (long)ctx->cfg->flink_client_timeout_ms
@@ -589,7 +598,7 @@ static void observe_rest(struct deployment_ctx *ctx, const json_t *fd, json_t *s
     weir_error err = {0};
     if (observer_query(ctx->rest, base, timeout, &r, &err) != 0) {
         log_debug("JobManager REST API not answering", "name", name, "error", err.msg);
-        return;
+        return false;
     }
     json_object_set_new(status, "jobManagerDeploymentStatus", json_string("READY"));
     json_t *ci = json_object_get(status, "clusterInfo");
@@ -624,122 +633,26 @@ static void observe_rest(struct deployment_ctx *ctx, const json_t *fd, json_t *s
     if (running && last && strcmp(json_path_string(recon, "state", ""), "DEPLOYED") == 0)
         json_object_set_new(recon, "lastStableSpec", json_string(last));
     observer_result_clear(&r);
+    return true;
 }
 
-/* --- reconcile ----------------------------------------------------------------------------------
- */
+/* --- applying and deleting children ---------------------------------------------------------- */
 
-int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requeue_ms,
-                         weir_error *err)
+/* Applies what differs from the cache: first a dry run of every change, so that an object the
+ * apiserver refuses (e.g. an invalid pod template) leaves nothing half-deployed. A refusal is
+ * recorded in status.error with a Warning event. */
+static int apply_children(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
+                          const json_t *old_status, const json_t *objs, const json_t *spec,
+                          const char *ns, weir_error *err)
 {
     int rc = 0;
-    json_t *objs = NULL, *status = NULL, *old_status;
-    config *defaults = NULL; /* the resource's default Flink configuration (owned) */
-    *requeue_ms = 0;
-    json_t *fd = informer_get(ctx->flinkdeployments, key);
-    if (!fd)
-        return 0; /* gone: nothing left to do */
-    const char *name = json_path_string(fd, "metadata.name", "");
-    const char *ns = json_path_string(fd, "metadata.namespace", "default");
-    long long gen = json_path_int(fd, "metadata.generation", 0);
-
-    if (json_path_get(fd, "metadata.deletionTimestamp")) {
-        rc = reconcile_delete(ctx, fd, requeue_ms, err);
-        goto out;
-    }
-    /* the canary only proves the operator is alive */
-    if (strcmp(json_path_string(fd, "metadata.labels[\"flink.apache.org/canary\"]", ""), "true") ==
-        0)
-        goto out;
-
-    if (finalizer_index(fd) < 0) {
-        json_t *patch = json_path_get(fd, "metadata.finalizers")
-                            ? json_pack("[{s:s,s:s,s:s}]", "op", "add", "path",
-                                        "/metadata/finalizers/-", "value", DEPLOYMENT_FINALIZER)
-                            : json_pack("[{s:s,s:s,s:[s]}]", "op", "add", "path",
-                                        "/metadata/finalizers", "value", DEPLOYMENT_FINALIZER);
-        rc = kube_patch(ctx->kc, &DEPLOYMENT_RES_FLINKDEPLOYMENTS, ns, name, KUBE_PATCH_JSON, patch,
-                        NULL, NULL, err);
-        json_decref(patch);
-        if (rc == 0 || rc == WEIR_EINVAL || rc == WEIR_ECONFLICT)
-            *requeue_ms = 1; /* continue from the updated object */
-        if (rc == WEIR_EINVAL || rc == WEIR_ECONFLICT)
-            rc = 0;
-        goto out;
-    }
-
-    old_status = json_object_get(fd, "status");
-    status = old_status ? json_deep_copy(old_status) : json_object();
-    const json_t *spec = json_object_get(fd, "spec");
-    bool app = json_is_object(json_object_get(spec, "job"));
-
-    /* validate: what the CRD cannot reject ends in status.error and a Warning event */
-    weir_error verr = {0};
-    int vrc = 0;
-    if (!json_path_string(spec, "flinkVersion", NULL))
-        vrc = weir_error_set(&verr, WEIR_EINVAL, "spec.flinkVersion: Flink version must be set");
-    /* the operator's default Flink configuration, with this namespace's and version's keys */
-    defaults =
-        ctx->cfg ? opconfig_defaults_for(ctx->cfg, ns, json_path_string(spec, "flinkVersion", NULL))
-                 : NULL;
-    if (ctx->cfg && !defaults) {
-        rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (!vrc)
-        vrc = validate_flink_config(fd, defaults, &verr);
-    if (!vrc)
-        vrc = children_build(fd, defaults, &objs, &verr);
-    if (vrc) {
-        char *ej = error_json("org.apache.flink.kubernetes.operator.exception.ValidationException",
-                              verr.msg);
-        bool same = ej && strcmp(json_path_string(status, "error", ""), ej) == 0;
-        json_object_set_new(status, "error", json_string(ej ? ej : verr.msg));
-        free(ej);
-        set_lifecycle(status);
-        if (!same) {
-            event(ctx, fd, EVENT_WARNING, "ValidationError", verr.msg);
-            log_warn("FlinkDeployment is invalid", "namespace", ns, "name", name, "error",
-                     verr.msg);
-        }
-        if (!json_equal(status, old_status)) {
-            rc = write_status(ctx, fd, status, err);
-            if (rc == WEIR_ECONFLICT) {
-                rc = 0;
-                *requeue_ms = 100;
-            }
-        }
-        goto out; /* nothing is deployed from an invalid spec; a spec change brings us back */
-    }
-
-    /* a changed spec: say what changed (the diff class decides the upgrade path later) */
-    const char *last = json_path_string(status, "reconciliationStatus.lastReconciledSpec", NULL);
-    json_t *last_doc = last ? json_loads(last, 0, NULL) : NULL;
-    json_t *last_spec = json_object_get(last_doc, "spec");
-    bool changed = !last_spec || !json_equal(last_spec, (json_t *)spec);
-    if (last_spec && changed) {
-        json_t *changes = NULL;
-        struct specdiff_options so = {
-            .standalone = true,
-        };
-        enum spec_diff d = specdiff_compute(last_spec, spec, &so, &changes);
-        char msg[512];
-        specdiff_describe(d, changes, msg, sizeof(msg));
-        json_decref(changes);
-        event(ctx, fd, EVENT_NORMAL, "SpecChanged", msg);
-    }
-    json_decref(last_doc);
-
-    /* apply what differs from the cache: first a dry run of every change, so that an object
-     * the apiserver refuses (e.g. an invalid pod template) leaves nothing half-deployed */
     size_t i, n = json_array_size(objs);
     bool *todo = calloc(n ? n : 1, sizeof(bool));
     uint64_t *hashes = calloc(n ? n : 1, sizeof(uint64_t));
     if (!todo || !hashes) {
         free(todo);
         free(hashes);
-        rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
-        goto out;
+        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     }
     json_t *o;
     size_t pending = 0;
@@ -803,14 +716,178 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
             set_lifecycle(status);
             event(ctx, fd, EVENT_WARNING, "Error", err ? err->msg : "invalid object");
             if (write_status(ctx, fd, status, NULL) != 0)
-                log_warn("cannot write status", "name", name);
+                log_warn("cannot write status", "name", json_path_string(fd, "metadata.name", ""));
         }
         free(ej);
     }
-    if (rc)
+    return rc;
+}
+
+/* Deletes the JobManager and TaskManager Deployments (a suspended job, or an upgrade between
+ * its stop and its restore). Services and the ConfigMap stay. Idempotent. */
+static int delete_cluster(struct deployment_ctx *ctx, const char *ns, const char *name,
+                          weir_error *err)
+{
+    char names[2][300];
+    snprintf(names[0], 300, "%s", name);
+    snprintf(names[1], 300, "%s-taskmanager", name);
+    for (int i = 0; i < 2; i++) {
+        json_t *live = cached(ctx->deployments, ns, names[i]);
+        if (!live)
+            continue;
+        bool deleting = json_path_get(live, "metadata.deletionTimestamp") != NULL;
+        json_decref(live);
+        if (deleting)
+            continue;
+        kube_delete_opts o = {.propagation = "Foreground", .grace_period_seconds = -1};
+        int rc = kube_delete(ctx->kc, &KUBE_RES_DEPLOYMENTS, ns, names[i], &o, err);
+        if (rc && rc != WEIR_ENOTFOUND)
+            return rc;
+        char akey[700];
+        snprintf(akey, sizeof(akey), "Deployment/%s/%s", ns, names[i]);
+        applied_forget(ctx->applied, akey);
+        log_info("deleted cluster deployment", "namespace", ns, "name", names[i]);
+    }
+    return 0;
+}
+
+/* The job lifecycle's status writes and events, on the resource being reconciled. */
+struct app_write_ud {
+    struct deployment_ctx *ctx;
+    json_t *fd; /* resourceVersion moves forward with each write */
+};
+
+static int app_write(void *ud, json_t *status, weir_error *err)
+{
+    struct app_write_ud *w = ud;
+    set_lifecycle(status);
+    int rc = write_status(w->ctx, w->fd, status, err);
+    if (rc == 0)
+        json_object_set(w->fd, "status", status); /* what is stored now */
+    else
+        log_warn("cannot write status", "name", json_path_string(w->fd, "metadata.name", ""),
+                 "error", err ? err->msg : "");
+    return rc;
+}
+
+static void app_event(void *ud, const char *type, const char *reason, const char *msg)
+{
+    struct app_write_ud *w = ud;
+    event(w->ctx, w->fd, strcmp(type, "Warning") == 0 ? EVENT_WARNING : EVENT_NORMAL, reason, msg);
+}
+
+/* --- reconcile ----------------------------------------------------------------------------------
+ */
+
+int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requeue_ms,
+                         weir_error *err)
+{
+    int rc = 0;
+    json_t *objs = NULL, *status = NULL, *old_status = NULL;
+    application_plan plan = {0}; /* the job lifecycle's decision (deploy_spec owned) */
+    config *defaults = NULL;     /* the resource's default Flink configuration (owned) */
+    *requeue_ms = 0;
+    json_t *cached_fd = informer_get(ctx->flinkdeployments, key);
+    if (!cached_fd)
+        return 0; /* gone: nothing left to do */
+    /* our own copy: status writes move its resourceVersion and status forward */
+    json_t *fd = json_deep_copy(cached_fd);
+    json_decref(cached_fd);
+    if (!fd)
+        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+    const char *name = json_path_string(fd, "metadata.name", "");
+    const char *ns = json_path_string(fd, "metadata.namespace", "default");
+    long long gen = json_path_int(fd, "metadata.generation", 0);
+
+    if (json_path_get(fd, "metadata.deletionTimestamp")) {
+        rc = reconcile_delete(ctx, fd, requeue_ms, err);
+        goto out;
+    }
+    /* the canary only proves the operator is alive */
+    if (strcmp(json_path_string(fd, "metadata.labels[\"flink.apache.org/canary\"]", ""), "true") ==
+        0)
         goto out;
 
-    /* status */
+    if (finalizer_index(fd) < 0) {
+        json_t *patch = json_path_get(fd, "metadata.finalizers")
+                            ? json_pack("[{s:s,s:s,s:s}]", "op", "add", "path",
+                                        "/metadata/finalizers/-", "value", DEPLOYMENT_FINALIZER)
+                            : json_pack("[{s:s,s:s,s:[s]}]", "op", "add", "path",
+                                        "/metadata/finalizers", "value", DEPLOYMENT_FINALIZER);
+        rc = kube_patch(ctx->kc, &DEPLOYMENT_RES_FLINKDEPLOYMENTS, ns, name, KUBE_PATCH_JSON, patch,
+                        NULL, NULL, err);
+        json_decref(patch);
+        if (rc == 0 || rc == WEIR_EINVAL || rc == WEIR_ECONFLICT)
+            *requeue_ms = 1; /* continue from the updated object */
+        if (rc == WEIR_EINVAL || rc == WEIR_ECONFLICT)
+            rc = 0;
+        goto out;
+    }
+
+    old_status = json_incref(json_object_get(fd, "status")); /* as read (owned) */
+    status = old_status ? json_deep_copy(old_status) : json_object();
+    const json_t *spec = json_object_get(fd, "spec");
+    bool app = json_is_object(json_object_get(spec, "job"));
+
+    /* validate: what the CRD cannot reject ends in status.error and a Warning event */
+    weir_error verr = {0};
+    int vrc = 0;
+    if (!json_path_string(spec, "flinkVersion", NULL))
+        vrc = weir_error_set(&verr, WEIR_EINVAL, "spec.flinkVersion: Flink version must be set");
+    /* the operator's default Flink configuration, with this namespace's and version's keys */
+    defaults =
+        ctx->cfg ? opconfig_defaults_for(ctx->cfg, ns, json_path_string(spec, "flinkVersion", NULL))
+                 : NULL;
+    if (ctx->cfg && !defaults) {
+        rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (!vrc)
+        vrc = validate_flink_config(fd, defaults, &verr);
+    if (!vrc)
+        vrc = children_build(fd, defaults, &objs, &verr);
+    if (vrc) {
+        char *ej = error_json("org.apache.flink.kubernetes.operator.exception.ValidationException",
+                              verr.msg);
+        bool same = ej && strcmp(json_path_string(status, "error", ""), ej) == 0;
+        json_object_set_new(status, "error", json_string(ej ? ej : verr.msg));
+        free(ej);
+        set_lifecycle(status);
+        if (!same) {
+            event(ctx, fd, EVENT_WARNING, "ValidationError", verr.msg);
+            log_warn("FlinkDeployment is invalid", "namespace", ns, "name", name, "error",
+                     verr.msg);
+        }
+        if (!json_equal(status, old_status)) {
+            rc = write_status(ctx, fd, status, err);
+            if (rc == WEIR_ECONFLICT) {
+                rc = 0;
+                *requeue_ms = 100;
+            }
+        }
+        goto out; /* nothing is deployed from an invalid spec; a spec change brings us back */
+    }
+
+    /* a changed spec: say what changed, once per generation */
+    const char *last = json_path_string(status, "reconciliationStatus.lastReconciledSpec", NULL);
+    json_t *last_doc = last ? json_loads(last, 0, NULL) : NULL;
+    json_t *last_spec = json_object_get(last_doc, "spec");
+    bool changed = !last_spec || !json_equal(last_spec, (json_t *)spec);
+    if (last_spec && changed && json_path_int(old_status, "observedGeneration", -1) != gen) {
+        json_t *changes = NULL;
+        struct specdiff_options so = {
+            .standalone = true,
+        };
+        enum spec_diff d = specdiff_compute(last_spec, spec, &so, &changes);
+        char msg[512];
+        specdiff_describe(d, changes, msg, sizeof(msg));
+        json_decref(changes);
+        if (d != SPEC_DIFF_IGNORE)
+            event(ctx, fd, EVENT_NORMAL, "SpecChanged", msg);
+    }
+    json_decref(last_doc);
+
+    /* observe: the JobManager Deployment, its pods, its REST API */
     char tm_sel[600], now[40];
     snprintf(tm_sel, sizeof(tm_sel),
              "app=%s,component=taskmanager,type=flink-standalone-kubernetes", name);
@@ -819,11 +896,17 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     struct tm tmv;
     gmtime_r(&secs, &tmv);
     strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    char jm_name[300];
-    snprintf(jm_name, sizeof(jm_name), "%s", name);
-    json_t *jm = cached(ctx->deployments, ns, jm_name);
-    json_object_set_new(status, "jobManagerDeploymentStatus", json_string(jm_status(jm)));
+    char tm_name[300];
+    snprintf(tm_name, sizeof(tm_name), "%s-taskmanager", name);
+    json_t *jm = cached(ctx->deployments, ns, name);
+    json_t *tmd = cached(ctx->deployments, ns, tm_name);
+    bool cluster_present = jm || tmd;
+    bool jm_never_available = jm && json_path_int(jm, "status.availableReplicas", 0) == 0 &&
+                              json_path_get(jm, "metadata.deletionTimestamp") == NULL;
+    json_object_set_new(status, "jobManagerDeploymentStatus",
+                        json_string(jm ? jm_status(jm) : (app ? "MISSING" : "DEPLOYING")));
     json_decref(jm);
+    json_decref(tmd);
     char preason[64], pmsg[512];
     bool perr = pod_error(ctx, ns, name, preason, sizeof(preason), pmsg, sizeof(pmsg));
     if (perr) {
@@ -839,18 +922,87 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
             json_object_set_new(status, "error", json_string(ej));
         free(ej);
     }
-    observe_rest(ctx, fd, status, old_status, app);
+    char rest_base[128];
+    bool reachable = observe_rest(ctx, fd, status, old_status, app, rest_base, sizeof(rest_base));
+
+    /* the job lifecycle decides which cluster exists (status is its write-ahead log) */
+    bool want_cluster = true;
+    if (app) {
+        config *rconf = NULL;
+        if ((rc = children_resource_config(fd, defaults, &rconf, err)))
+            goto out;
+        flinkrest fr = {.hc = ctx->rest, .base = rest_base, .timeout_ms = 5000};
+        struct app_write_ud wud = {ctx, fd};
+        application_env env = {
+            .rest = reachable ? &fr : NULL,
+            .cluster_present = cluster_present,
+            .jm_never_available = jm_never_available,
+            .now_ms = t,
+            .progress_ms = ctx->cfg ? (long)ctx->cfg->progress_check_interval_ms : 10000,
+            .reconcile_ms = ctx->cfg ? (long)ctx->cfg->reconcile_interval_ms : 60000,
+            .conf = rconf,
+            .write = app_write,
+            .event = app_event,
+            .ud = &wud,
+        };
+        rc = application_reconcile(fd, status, &env, &plan, err);
+        config_free(rconf);
+        if (rc == WEIR_ECONFLICT) { /* someone wrote first: read again, never overwrite */
+            rc = 0;
+            *requeue_ms = 100;
+            goto out;
+        }
+        if (rc)
+            goto out;
+        want_cluster = plan.deploy_spec != NULL;
+        if (want_cluster) {
+            json_decref(objs);
+            objs = NULL;
+            json_t *dfd = json_deep_copy(fd);
+            json_object_set(dfd, "spec", plan.deploy_spec);
+            weir_error berr = {0};
+            int brc = children_build(dfd, defaults, &objs, &berr);
+            json_decref(dfd);
+            if (brc) {
+                rc = weir_error_set(err, brc, "%s", berr.msg);
+                goto out;
+            }
+        }
+    }
+
+    if (want_cluster) {
+        rc = apply_children(ctx, fd, status, old_status, objs, spec, ns, err);
+        if (rc)
+            goto out;
+        if (app && plan.deployed) {
+            json_object_set_new(json_object_get(status, "reconciliationStatus"), "state",
+                                json_string("DEPLOYED"));
+            if (!perr)
+                json_object_set_new(status, "jobManagerDeploymentStatus", json_string("DEPLOYING"));
+        }
+    } else {
+        if ((rc = delete_cluster(ctx, ns, name, err)))
+            goto out;
+        json_object_set_new(status, "jobManagerDeploymentStatus", json_string("MISSING"));
+    }
+
+    /* status */
     config *flink = NULL;
     int replicas = 1;
     if (children_flink_config(fd, defaults, &flink, NULL) == 0)
         replicas = children_tm_replicas(fd, flink);
     config_free(flink);
-    json_object_set_new(status, "taskManager",
-                        json_pack("{s:s,s:i}", "labelSelector", tm_sel, "replicas", replicas));
+    if (want_cluster)
+        json_object_set_new(status, "taskManager",
+                            json_pack("{s:s,s:i}", "labelSelector", tm_sel, "replicas", replicas));
+    else
+        json_object_set_new(status, "taskManager",
+                            json_pack("{s:s,s:i}", "labelSelector", "", "replicas", 0));
     json_object_set_new(status, "observedGeneration", json_integer(gen));
-    if (!perr)
+    if (!perr && !json_path_get(status, "jobStatus.savepointInfo.triggerId") &&
+        !(app && strstr(json_path_string(status, "error", ""), "UpgradeFailureException")))
         json_object_del(status, "error");
-    if (changed) {
+    if (!app && changed) {
         json_t *doc =
             json_pack("{s:O,s:{s:s,s:b}}", "spec", spec, "resource_metadata", "apiVersion",
                       "flink.apache.org/v1beta1", "firstDeployment", last == NULL);
@@ -865,14 +1017,10 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         free(s);
         json_object_set_new(status, "reconciliationStatus", recon);
     }
-    if (app && !json_path_get(status, "jobStatus.state")) {
-        json_t *js = json_pack("{s:s,s:s}", "jobName", name, "state", "RECONCILING");
-        json_object_set_new(status, "jobStatus", js);
-    }
     /* a session cluster is stable once its JobManager serves; a job once it runs (lifecycle) */
     set_lifecycle(status);
     json_object_set_new(status, "conditions", running_condition(status, old_status, app, gen, now));
-    if (!json_equal(status, old_status)) {
+    if (!json_equal(status, json_object_get(fd, "status"))) {
         rc = write_status(ctx, fd, status, err);
         if (rc == WEIR_ECONFLICT) { /* someone wrote first: read again, never overwrite */
             rc = 0;
@@ -888,7 +1036,15 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         strcmp(jms, "READY") == 0 &&
         (!app || strcmp(json_path_string(status, "jobStatus.state", ""), "RUNNING") == 0);
     *requeue_ms = settled ? ctx->cfg->reconcile_interval_ms : ctx->cfg->progress_check_interval_ms;
+    if (app && plan.requeue_ms > 0 && plan.requeue_ms < *requeue_ms)
+        *requeue_ms = plan.requeue_ms;
+    if (app && !want_cluster && cluster_present)
+        *requeue_ms = 500; /* wait for the deletion */
+    if (app && !want_cluster && !cluster_present && plan.requeue_ms == 0)
+        *requeue_ms = ctx->cfg->reconcile_interval_ms;
 out:
+    json_decref(old_status);
+    json_decref(plan.deploy_spec);
     config_free(defaults);
     json_decref(status);
     json_decref(objs);

@@ -163,6 +163,35 @@ int flinkrest_checkpoint_status(const flinkrest *r, const char *job_id, const ch
     return rc ? rc : op_of(ans, path, out, err);
 }
 
+int flinkrest_latest_checkpoint(const flinkrest *r, const char *job_id, char *path, size_t size,
+                                bool *found, weir_error *err)
+{
+    char p[128];
+    snprintf(p, sizeof(p), "/jobs/%s/checkpoints", job_id);
+    json_t *ans = NULL;
+    *found = false;
+    int rc = call(r, "GET", p, NULL, NULL, 0, &ans, err);
+    if (rc)
+        return rc;
+    /* the newest of the latest completed checkpoint and the latest savepoint */
+    json_t *best = NULL;
+    const char *kinds[] = {"completed", "savepoint"};
+    for (int i = 0; i < 2; i++) {
+        json_t *c = json_object_get(json_object_get(ans, "latest"), kinds[i]);
+        if (!json_is_object(c) || !json_is_string(json_object_get(c, "external_path")))
+            continue;
+        if (!best || json_integer_value(json_object_get(c, "id")) >
+                         json_integer_value(json_object_get(best, "id")))
+            best = c;
+    }
+    if (best) {
+        snprintf(path, size, "%s", json_string_value(json_object_get(best, "external_path")));
+        *found = true;
+    }
+    json_decref(ans);
+    return 0;
+}
+
 int flinkrest_cancel(const flinkrest *r, const char *job_id, weir_error *err)
 {
     char path[128];

@@ -58,6 +58,11 @@ int flinkrest_trigger_checkpoint(const flinkrest *r, const char *job_id, const c
 int flinkrest_checkpoint_status(const flinkrest *r, const char *job_id, const char *request_id,
                                 flinkrest_op *out, weir_error *err) WEIR_MUST_CHECK;
 
+/* GET /jobs/:id/checkpoints: the external path of the latest completed checkpoint (or
+ * savepoint) into `path` (size bytes); *found is false when none completed. */
+int flinkrest_latest_checkpoint(const flinkrest *r, const char *job_id, char *path, size_t size,
+                                bool *found, weir_error *err) WEIR_MUST_CHECK;
+
 /* PATCH /jobs/:id?mode=cancel. */
 int flinkrest_cancel(const flinkrest *r, const char *job_id, weir_error *err) WEIR_MUST_CHECK;
 

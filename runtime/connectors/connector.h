@@ -46,6 +46,9 @@ typedef struct rt_source_ops {
     /* Continues after `position` (from snapshot() of the same subtask index). WEIR_EPARSE when
      * the position is malformed. */
     int (*restore)(void *self, const json_t *position, weir_error *err);
+    /* Optional: continues after the positions of every subtask of a snapshot taken at another
+     * parallelism (`positions`: a JSON array, one per old subtask). NULL: not supported. */
+    int (*rescale)(void *self, const json_t *positions, weir_error *err);
     void (*destroy)(void *self);
 } rt_source_ops;
 

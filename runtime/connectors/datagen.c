@@ -523,7 +523,45 @@ static int dg_restore(void *self, const json_t *position, weir_error *err)
     return 0;
 }
 
+/* An unbounded source restored at another parallelism: old subtask k emitted the global rows
+ * k, k+p, ..., k+(next_k-1)p. The new subtasks continue after the highest row any old one
+ * emitted, so no row is emitted twice (rows below it that an old subtask had not reached yet
+ * are skipped: random rows have no identity to lose). A bounded source's ranges depend on the
+ * parallelism and are not rescaled. */
+static int dg_rescale(void *self, const json_t *positions, weir_error *err)
+{
+    datagen *g = self;
+    if (g->bounded)
+        return weir_error_set(err, WEIR_EUNSUPPORTED,
+                              "a bounded datagen source (number-of-rows or a sequence field) "
+                              "cannot change its parallelism on restore");
+    uint64_t high = 0; /* one past the highest global row emitted */
+    size_t k;
+    json_t *pos;
+    json_array_foreach(positions, k, pos)
+    {
+        json_t *n = json_object_get(pos, "next");
+        json_t *p = json_object_get(pos, "parallelism");
+        json_t *sub = json_object_get(pos, "subtask");
+        if (!json_is_integer(n) || json_integer_value(n) < 0 || !json_is_integer(p) ||
+            json_integer_value(p) < 1)
+            return weir_error_set(err, WEIR_EPARSE, "datagen position %zu: bad 'next'", k);
+        uint64_t next = (uint64_t)json_integer_value(n);
+        uint64_t sk = json_is_integer(sub) ? (uint64_t)json_integer_value(sub) : k;
+        if (next > 0) {
+            uint64_t last = sk + (next - 1) * (uint64_t)json_integer_value(p);
+            if (last + 1 > high)
+                high = last + 1;
+        }
+    }
+    /* the first m with subtask + m * parallelism >= high */
+    g->next =
+        high > g->subtask ? (high - g->subtask + g->parallelism - 1) / (uint64_t)g->parallelism : 0;
+    return 0;
+}
+
 const rt_source_ops rt_datagen_source = {
+    .rescale = dg_rescale,
     .name = "datagen",
     .create = dg_create,
     .poll = dg_poll,

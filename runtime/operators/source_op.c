@@ -33,6 +33,22 @@ static int src_restore(rt_op *op, const rt_op_restore_ctx *c)
 {
     source_op *s = (source_op *)op;
     size_t old = json_array_size(c->subtasks);
+    if (old != op->parallelism && s->ops->rescale) {
+        json_t *all = json_array();
+        size_t i;
+        json_t *st;
+        json_array_foreach(c->subtasks, i, st)
+        {
+            json_t *pos = json_object_get(st, "position");
+            json_array_append(all, pos ? pos : json_null());
+        }
+        weir_error e = {0};
+        int rc = s->ops->rescale(s->self, all, &e);
+        json_decref(all);
+        if (rc)
+            return weir_error_set(op->err, rc, "source '%s': %s", op->pop->id, e.msg);
+        return 0;
+    }
     if (old != op->parallelism)
         return weir_error_set(op->err, WEIR_EUNSUPPORTED,
                               "source '%s': the snapshot has %zu source subtasks, the job %u; "

@@ -1,0 +1,667 @@
+/*
+ * application.c - the job lifecycle of an application FlinkDeployment (see application.h).
+ *
+ * The steps, each a status write (W*) followed by the action it announces:
+ *   first deploy   W: jobId, upgradeSavepointPath = initialSavepointPath, lastReconciledSpec,
+ *                     reconciliationStatus.state UPGRADING        -> create the cluster
+ *   upgrade        W1: savepointInfo.triggerId (UPGRADE)          -> POST /jobs/:id/stop
+ *                  (or jobStatus.state CANCELLING                 -> PATCH cancel, last-state)
+ *                  poll; W2: upgradeSavepointPath, lastReconciledSpec.job.state suspended
+ *                                                                 -> delete the cluster
+ *                  W3: new jobId, lastReconciledSpec = spec       -> create the cluster
+ *   suspend        W1, W2 as an upgrade, then lastReconciledSpec = the suspended spec
+ *   savepoint      W: savepointInfo.triggerId (MANUAL|PERIODIC)   -> POST /jobs/:id/savepoints
+ *                  poll; W: lastSavepoint, savepointHistory, nonce consumed
+ *
+ * Layer: operator/controller.
+ */
+#include "operator/controller/application.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/json.h"
+#include "lib/log.h"
+#include "operator/controller/specdiff.h"
+#include "operator/controller/upgrade.h"
+
+void application_crashpoint(const char *name)
+{
+#ifdef WEIR_CRASHPOINTS
+    const char *at = getenv("WEIR_CRASHPOINT");
+    if (at && strcmp(at, name) == 0) {
+        log_warn("crash point reached: killing the operator", "point", name);
+        raise(SIGKILL);
+    }
+#else
+    (void)name;
+#endif
+}
+
+static bool is(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+static bool terminal(const char *st)
+{
+    return is(st, "FINISHED") || is(st, "FAILED") || is(st, "CANCELED");
+}
+
+static void random_id(char out[33])
+{
+    unsigned char b[16] = {0};
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && read(fd, b, sizeof(b)) == (ssize_t)sizeof(b);
+    if (fd >= 0)
+        close(fd);
+    if (!ok) { /* never expected; still unique enough for a trigger id */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long long v = (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+        for (int i = 0; i < 16; i++)
+            b[i] = (unsigned char)(v >> ((i % 8) * 8)) ^ (unsigned char)(i * 37 + getpid());
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static json_t *obj_at(json_t *root, const char *key)
+{
+    json_t *o = json_object_get(root, key);
+    if (!json_is_object(o)) {
+        o = json_object();
+        json_object_set_new(root, key, o);
+    }
+    return o;
+}
+
+/* lastReconciledSpec as upstream writes it. */
+static void set_last_spec(json_t *status, const json_t *spec, bool first, long long now)
+{
+    json_t *doc = json_pack("{s:O,s:{s:s,s:b}}", "spec", spec, "resource_metadata", "apiVersion",
+                            "flink.apache.org/v1beta1", "firstDeployment", first);
+    char *s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    json_t *recon = obj_at(status, "reconciliationStatus");
+    json_object_set_new(recon, "lastReconciledSpec", json_string(s ? s : ""));
+    json_object_set_new(recon, "reconciliationTimestamp", json_integer(now));
+    free(s);
+}
+
+static void set_recon_state(json_t *status, const char *st)
+{
+    json_object_set_new(obj_at(status, "reconciliationStatus"), "state", json_string(st));
+}
+
+json_t *application_deploy_spec(const json_t *spec, const json_t *status)
+{
+    json_t *d = json_deep_copy(spec);
+    json_t *job = json_object_get(d, "job");
+    if (!json_is_object(job))
+        return d;
+    const char *path = json_path_string(status, "jobStatus.upgradeSavepointPath", NULL);
+    if (path && *path && strcmp(path, UPGRADE_LAST_STATE_DUMMY) != 0)
+        json_object_set_new(job, "initialSavepointPath", json_string(path));
+    else
+        json_object_del(job, "initialSavepointPath");
+    const char *jid = json_path_string(status, "jobStatus.jobId", NULL);
+    if (jid && *jid) {
+        json_t *fc = json_object_get(d, "flinkConfiguration");
+        if (!json_is_object(fc)) {
+            fc = json_object();
+            json_object_set_new(d, "flinkConfiguration", fc);
+        }
+        json_object_set_new(fc, "$internal.pipeline.job-id", json_string(jid));
+    }
+    return d;
+}
+
+/* A completed savepoint in the legacy status: lastSavepoint and the history. */
+static void record_savepoint(json_t *status, const char *location, const char *trigger_type,
+                             const char *format, long long ts, const json_t *nonce)
+{
+    json_t *si = obj_at(obj_at(status, "jobStatus"), "savepointInfo");
+    json_t *sp =
+        json_pack("{s:I,s:s,s:s,s:s}", "timeStamp", (json_int_t)ts, "location", location,
+                  "triggerType", trigger_type, "formatType", format ? format : "CANONICAL");
+    if (nonce && !json_is_null(nonce))
+        json_object_set(sp, "triggerNonce", (json_t *)nonce);
+    json_t *hist = json_object_get(si, "savepointHistory");
+    if (!json_is_array(hist)) {
+        hist = json_array();
+        json_object_set_new(si, "savepointHistory", hist);
+    }
+    json_array_append(hist, sp);
+    json_object_set_new(si, "lastSavepoint", sp);
+}
+
+static void clear_trigger(json_t *status)
+{
+    json_t *si = json_path_get(status, "jobStatus.savepointInfo");
+    if (!json_is_object(si))
+        return;
+    json_object_del(si, "triggerId");
+    json_object_del(si, "triggerTimestamp");
+    json_object_del(si, "triggerType");
+    json_object_del(si, "formatType");
+}
+
+static void set_trigger(json_t *status, const char *id, const char *type, const char *format,
+                        long long now)
+{
+    json_t *si = obj_at(obj_at(status, "jobStatus"), "savepointInfo");
+    json_object_set_new(si, "triggerId", json_string(id));
+    json_object_set_new(si, "triggerTimestamp", json_integer(now));
+    json_object_set_new(si, "triggerType", json_string(type));
+    json_object_set_new(si, "formatType", json_string(format ? format : "CANONICAL"));
+}
+
+static void event(const application_env *env, const char *type, const char *reason, const char *msg)
+{
+    if (env->event)
+        env->event(env->ud, type, reason, msg);
+}
+
+static int wal(const application_env *env, json_t *status, const char *point, weir_error *err)
+{
+    int rc = env->write(env->ud, status, err);
+    if (rc == 0)
+        application_crashpoint(point);
+    return rc;
+}
+
+static const char *savepoint_dir(const application_env *env)
+{
+    const char *d = config_get(env->conf, "state.savepoints.dir");
+    return d ? d : config_get(env->conf, "execution.checkpointing.savepoint-dir");
+}
+
+static const char *savepoint_format(const application_env *env)
+{
+    const char *f = config_get(env->conf, "kubernetes.operator.savepoint.format.type");
+    if (!f)
+        f = config_get(env->conf, "execution.checkpointing.savepoint.format.type");
+    return f && strcasecmp(f, "NATIVE") == 0 ? "NATIVE" : "CANONICAL";
+}
+
+static bool conf_bool(const application_env *env, const char *key, bool def)
+{
+    bool v = def;
+    weir_error e = {0};
+    if (config_get_bool(env->conf, key, def, &v, &e))
+        return def;
+    return v;
+}
+
+/* W2: the running job is gone (stopped with a savepoint, cancelled, or terminal); its state is
+ * recorded in upgradeSavepointPath, and the cluster may be deleted. */
+static int suspended(json_t *status, const json_t *last_spec, const char *mode, const char *path,
+                     const application_env *env, application_plan *plan, weir_error *err)
+{
+    json_t *l = json_deep_copy(last_spec);
+    json_t *job = json_object_get(l, "job");
+    json_object_set_new(job, "state", json_string("suspended"));
+    json_object_set_new(job, "upgradeMode", json_string(mode));
+    json_t *js = obj_at(status, "jobStatus");
+    if (path)
+        json_object_set_new(js, "upgradeSavepointPath", json_string(path));
+    if (!terminal(json_string_value(json_object_get(js, "state"))))
+        json_object_set_new(js, "state", json_string("FINISHED"));
+    set_last_spec(status, l, false, env->now_ms);
+    json_decref(l);
+    set_recon_state(status, "UPGRADING");
+    int rc = wal(env, status, "suspended", err);
+    plan->requeue_ms = 1;
+    return rc;
+}
+
+/* A pending savepoint (trigger id in savepointInfo): poll it; returns true while it holds the
+ * resource (the caller returns). */
+static int poll_savepoint(const json_t *spec, json_t *status, const json_t *last_spec,
+                          const application_env *env, application_plan *plan, bool *busy,
+                          weir_error *err)
+{
+    json_t *si = json_path_get(status, "jobStatus.savepointInfo");
+    const char *tid = json_string_value(json_object_get(si, "triggerId"));
+    *busy = false;
+    if (!tid || !*tid)
+        return 0;
+    *busy = true;
+    const char *type = json_string_value(json_object_get(si, "triggerType"));
+    const char *jid = json_path_string(status, "jobStatus.jobId", "");
+    char triggered[64];
+    snprintf(triggered, sizeof(triggered), "%s", type ? type : "UNKNOWN");
+    plan->requeue_ms = env->progress_ms;
+    if (!env->rest)
+        return 0; /* the JobManager does not answer now: look again */
+    flinkrest_op op = {0};
+    weir_error e = {0};
+    int rc = flinkrest_savepoint_status(env->rest, jid, tid, &op, &e);
+    if (rc == WEIR_ENOTFOUND) {
+        /* the request never reached the JobManager (the operator died before sending it, or
+         * the JobManager lost it): send it again with the same id */
+        char req[33];
+        rc = is(type, "UPGRADE")
+                 ? flinkrest_stop_with_savepoint(env->rest, jid, savepoint_dir(env), false, tid,
+                                                 req, &e)
+                 : flinkrest_trigger_savepoint(env->rest, jid, savepoint_dir(env),
+                                               json_string_value(json_object_get(si, "formatType")),
+                                               tid, req, &e);
+        if (rc == 0)
+            return 0;
+        op.done = op.failed = true;
+        snprintf(op.failure, sizeof(op.failure), "%s", e.msg);
+    } else if (rc) {
+        log_debug("savepoint status not available", "trigger", tid, "error", e.msg);
+        return 0;
+    }
+    if (!op.done)
+        return 0;
+    long long now = env->now_ms;
+    const char *fmt = json_string_value(json_object_get(si, "formatType"));
+    if (op.failed) {
+        char msg[1200];
+        snprintf(msg, sizeof(msg), "Savepoint (%s) failed: %s", triggered, op.failure);
+        event(env, "Warning", "SavepointError", msg);
+        clear_trigger(status);
+        if (is(triggered, "UPGRADE")) {
+            set_recon_state(status, "DEPLOYED");
+            plan->requeue_ms = env->reconcile_ms;
+        }
+        if (is(triggered, "MANUAL") && last_spec) { /* the nonce is consumed, as upstream */
+            json_t *l = json_deep_copy(last_spec);
+            json_object_set(json_object_get(l, "job"), "savepointTriggerNonce",
+                            json_path_get(spec, "job.savepointTriggerNonce"));
+            set_last_spec(status, l, false, now);
+            json_decref(l);
+        }
+        return wal(env, status, "savepoint-failed", err);
+    }
+    char msg[1200];
+    snprintf(msg, sizeof(msg), "Savepoint (%s) completed: %s", triggered, op.location);
+    event(env, "Normal", "SavepointCompleted", msg);
+    json_t *nonce =
+        is(triggered, "MANUAL") ? json_path_get(spec, "job.savepointTriggerNonce") : NULL;
+    record_savepoint(status, op.location, triggered, fmt, now, nonce);
+    clear_trigger(status);
+    if (is(triggered, "UPGRADE"))
+        return suspended(status, last_spec, "savepoint", op.location, env, plan, err);
+    if (is(triggered, "MANUAL") && last_spec) {
+        json_t *l = json_deep_copy(last_spec);
+        json_object_set(json_object_get(l, "job"), "savepointTriggerNonce", nonce);
+        set_last_spec(status, l, false, now);
+        json_decref(l);
+    }
+    plan->requeue_ms = 0;
+    return wal(env, status, "savepoint-completed", err);
+}
+
+/* Savepoint history beyond max.count / max.age: disposed through the JobManager, then
+ * dropped from the history (only after the disposal succeeded). One per round. */
+static int trim_history(json_t *status, const application_env *env, bool *changed)
+{
+    json_t *hist = json_path_get(status, "jobStatus.savepointInfo.savepointHistory");
+    *changed = false;
+    if (!json_is_array(hist) || !env->rest)
+        return 0;
+    long long max_count = 10, max_age = 86400000LL;
+    weir_error e = {0};
+    if (config_get_int(env->conf, "kubernetes.operator.savepoint.history.max.count", 10, &max_count,
+                       &e) ||
+        config_get_duration_ms(env->conf, "kubernetes.operator.savepoint.history.max.age",
+                               86400000LL, &max_age, &e))
+        return 0;
+    if (max_count < 1)
+        max_count = 1;
+    size_t n = json_array_size(hist);
+    if (n == 0)
+        return 0;
+    json_t *oldest = json_array_get(hist, 0);
+    bool over =
+        (long long)n > max_count ||
+        (n > 1 && env->now_ms - json_integer_value(json_object_get(oldest, "timeStamp")) > max_age);
+    if (!over)
+        return 0;
+    const char *loc = json_string_value(json_object_get(oldest, "location"));
+    const char *last =
+        json_path_string(status, "jobStatus.savepointInfo.lastSavepoint.location", "");
+    const char *upgrade = json_path_string(status, "jobStatus.upgradeSavepointPath", "");
+    /* never dispose what the next restore or the newest savepoint needs */
+    if (loc && !is(loc, last) && !is(loc, upgrade)) {
+        char req[33];
+        flinkrest_op op = {0};
+        if (flinkrest_dispose_savepoint(env->rest, loc, req, &e) != 0) {
+            log_warn("cannot dispose an old savepoint", "location", loc, "error", e.msg);
+            return 0;
+        }
+        for (int i = 0; i < 20 && !op.done; i++) { /* disposal is a directory removal */
+            if (flinkrest_disposal_status(env->rest, req, &op, &e) != 0)
+                return 0;
+            if (!op.done)
+                usleep(50000);
+        }
+        if (!op.done || op.failed) {
+            log_warn("old savepoint not disposed", "location", loc, "error", op.failure);
+            return 0;
+        }
+        log_info("disposed an old savepoint", "location", loc);
+    }
+    json_array_remove(hist, 0);
+    *changed = true;
+    return 0;
+}
+
+int application_reconcile(const json_t *fd, json_t *status, const application_env *env,
+                          application_plan *plan, weir_error *err)
+{
+    int rc = 0;
+    memset(plan, 0, sizeof(*plan));
+    const json_t *spec = json_object_get(fd, "spec");
+    const char *last = json_path_string(status, "reconciliationStatus.lastReconciledSpec", NULL);
+    json_t *ldoc = last ? json_loads(last, 0, NULL) : NULL;
+    json_t *lspec = json_object_get(ldoc, "spec");
+    bool want_running = !is(json_path_string(spec, "job.state", "running"), "suspended");
+    json_t *js = obj_at(status, "jobStatus");
+    char id[33], msg[600];
+
+    /* --- first deployment -------------------------------------------------------------- */
+    if (!json_is_object(lspec)) {
+        if (!want_running)
+            goto out; /* upstream: a resource created suspended is not deployed */
+        random_id(id);
+        json_object_set_new(js, "jobId", json_string(id));
+        json_object_set_new(js, "state", json_string("RECONCILING"));
+        json_object_set_new(js, "jobName", json_string(json_path_string(fd, "metadata.name", "")));
+        const char *init = json_path_string(spec, "job.initialSavepointPath", NULL);
+        if (init && *init)
+            json_object_set_new(js, "upgradeSavepointPath", json_string(init));
+        set_last_spec(status, spec, true, env->now_ms);
+        set_recon_state(status, "UPGRADING");
+        if ((rc = wal(env, status, "first-deploy", err)))
+            goto out;
+        event(env, "Normal", "Submit", "Starting deployment");
+        plan->deploy_spec = application_deploy_spec(spec, status);
+        plan->deployed = true;
+        goto out;
+    }
+
+    bool deployed_running = !is(json_path_string(lspec, "job.state", "running"), "suspended");
+    const char *recon_state = json_path_string(status, "reconciliationStatus.state", "DEPLOYED");
+    const char *jstate = json_string_value(json_object_get(js, "state"));
+    struct specdiff_options so = {.standalone = true};
+    json_t *changes = NULL;
+    enum spec_diff diff = specdiff_compute(lspec, spec, &so, &changes);
+    json_decref(changes);
+    const char *ttype = json_path_string(status, "jobStatus.savepointInfo.triggerType", NULL);
+    bool pending = json_path_string(status, "jobStatus.savepointInfo.triggerId", NULL) != NULL;
+
+    /* a terminal job's latest checkpoint is what a later restore uses (only terminal states
+     * are safe: no newer checkpoint can appear) */
+    if (deployed_running && terminal(jstate) && env->rest) {
+        char path[1024];
+        bool found = false;
+        weir_error e = {0};
+        const char *cur = json_string_value(json_object_get(js, "upgradeSavepointPath"));
+        if (flinkrest_latest_checkpoint(env->rest, json_string_value(json_object_get(js, "jobId")),
+                                        path, sizeof(path), &found, &e) == 0 &&
+            found && !is(cur, path))
+            json_object_set_new(js, "upgradeSavepointPath", json_string(path));
+    }
+
+    if (deployed_running) {
+        bool busy = false;
+        /* a pending savepoint first: an upgrade's, or a manual/periodic one */
+        if (pending && (rc = poll_savepoint(spec, status, lspec, env, plan, &busy, err)))
+            goto out;
+        if (busy) {
+            /* still pending, or just recorded; after an upgrade's savepoint (W2) the deployed
+             * spec is suspended and the cluster goes */
+            if (!json_path_get(status, "jobStatus.savepointInfo.triggerId") &&
+                is(ttype, "UPGRADE") &&
+                is(json_path_string(status, "reconciliationStatus.state", ""), "UPGRADING"))
+                goto out;
+            plan->deploy_spec = application_deploy_spec(lspec, status);
+            if (!plan->requeue_ms)
+                plan->requeue_ms = env->progress_ms;
+            goto out;
+        }
+        bool need = diff >= SPEC_DIFF_UPGRADE || is(jstate, "CANCELLING") ||
+                    (is(recon_state, "UPGRADING") && terminal(jstate));
+        bool upgrading_w3 = is(recon_state, "UPGRADING") && !need;
+        if (upgrading_w3) {
+            /* W3 was written: (re)create the cluster and mark the upgrade deployed */
+            plan->deploy_spec = application_deploy_spec(lspec, status);
+            plan->deployed = true;
+            plan->requeue_ms = env->progress_ms;
+            goto out;
+        }
+        if (need) {
+            if (diff == SPEC_DIFF_SAVEPOINT_REDEPLOY) {
+                const char *p = json_path_string(spec, "job.initialSavepointPath", NULL);
+                if (!p || !*p) {
+                    snprintf(msg, sizeof(msg),
+                             "savepointRedeployNonce changed but job.initialSavepointPath is "
+                             "empty");
+                    event(env, "Warning", "ValidationError", msg);
+                    plan->deploy_spec = application_deploy_spec(lspec, status);
+                    goto out;
+                }
+                event(env, "Normal", "Suspended", "Redeploying from the given savepoint");
+                if (env->rest && !terminal(jstate)) {
+                    weir_error e = {0};
+                    (void)!flinkrest_cancel(env->rest,
+                                            json_string_value(json_object_get(js, "jobId")), &e);
+                }
+                rc = suspended(status, lspec, "savepoint", p, env, plan, err);
+                goto out;
+            }
+            const char *mode = json_path_string(spec, "job.upgradeMode", "stateless");
+            const char *old_mode = json_path_string(lspec, "job.upgradeMode", "stateless");
+            upgrade_input in = {
+                .upgrade_mode = mode,
+                .job_state = jstate,
+                .jm_reachable = env->rest != NULL,
+                .jm_never_available = env->jm_never_available,
+                .last_upgrade_mode = old_mode,
+                .ha_enabled = false, /* Weir keeps no HA metadata yet: last-state cancels */
+                .ha_metadata = false,
+                .flink_version_changed = !is(json_path_string(lspec, "flinkVersion", ""),
+                                             json_path_string(spec, "flinkVersion", "")),
+                .savepoint_dir = savepoint_dir(env) != NULL,
+                .last_state_fallback = conf_bool(
+                    env, "kubernetes.operator.job.upgrade.last-state-fallback.enabled", true),
+                .last_state_job_cancel = true,
+                .upgrade_savepoint_path =
+                    json_string_value(json_object_get(js, "upgradeSavepointPath")),
+            };
+            upgrade_decision d;
+            upgrade_decide(&in, &d);
+            log_info("job upgrade decided", "name", json_path_string(fd, "metadata.name", ""),
+                     "suspend", upgrade_suspend_name(d.suspend), "reason", d.reason);
+            const char *jid = json_string_value(json_object_get(js, "jobId"));
+            weir_error e = {0};
+            switch (d.suspend) {
+            case UPGRADE_SAVEPOINT: {
+                if (!env->rest) { /* the JobManager must answer to take the savepoint */
+                    plan->deploy_spec = application_deploy_spec(lspec, status);
+                    plan->requeue_ms = env->progress_ms;
+                    goto out;
+                }
+                random_id(id);
+                set_trigger(status, id, "UPGRADE", savepoint_format(env), env->now_ms);
+                set_recon_state(status, "UPGRADING");
+                if ((rc = wal(env, status, "upgrade-trigger", err)))
+                    goto out;
+                event(env, "Normal", "Suspended", "Suspending existing deployment.");
+                char req[33];
+                if (flinkrest_stop_with_savepoint(env->rest, jid, savepoint_dir(env), false, id,
+                                                  req, &e) != 0)
+                    log_warn("stop-with-savepoint not accepted yet; polling will retry", "error",
+                             e.msg);
+                plan->deploy_spec = application_deploy_spec(lspec, status);
+                plan->requeue_ms = env->progress_ms;
+                goto out;
+            }
+            case UPGRADE_CANCEL:
+            case UPGRADE_LAST_STATE:
+                if (!is(jstate, "CANCELLING")) {
+                    json_object_set_new(js, "state", json_string("CANCELLING"));
+                    set_recon_state(status, "UPGRADING");
+                    if ((rc = wal(env, status, "upgrade-cancel", err)))
+                        goto out;
+                    event(env, "Normal", "Suspended", "Suspending existing deployment.");
+                }
+                if (env->rest && flinkrest_cancel(env->rest, jid, &e) != 0)
+                    log_warn("cancel not accepted", "error", e.msg);
+                plan->deploy_spec = application_deploy_spec(lspec, status);
+                plan->requeue_ms = env->progress_ms;
+                goto out;
+            case UPGRADE_STATELESS:
+                if (env->rest && jid && flinkrest_cancel(env->rest, jid, &e) != 0)
+                    log_debug("cancel before a stateless upgrade failed", "error", e.msg);
+                event(env, "Normal", "Suspended", "Suspending existing deployment.");
+                rc = suspended(status, lspec, "stateless", NULL, env, plan, err);
+                goto out;
+            case UPGRADE_NOOP:
+                rc =
+                    suspended(status, lspec, d.restore == RESTORE_EMPTY ? "stateless" : "savepoint",
+                              NULL, env, plan, err);
+                goto out;
+            case UPGRADE_WAIT:
+                plan->deploy_spec = application_deploy_spec(lspec, status);
+                plan->requeue_ms = env->progress_ms;
+                goto out;
+            case UPGRADE_FAIL: {
+                json_t *e2 = json_pack("{s:s,s:s,s:{},s:[]}", "type",
+                                       "org.apache.flink.kubernetes.operator.exception."
+                                       "UpgradeFailureException",
+                                       "message", d.reason, "additionalMetadata", "throwableList");
+                char *ej = json_dumps(e2, JSON_COMPACT);
+                json_decref(e2);
+                if (ej && !is(json_string_value(json_object_get(status, "error")), ej))
+                    event(env, "Warning", "UpgradeFailed", d.reason);
+                if (ej)
+                    json_object_set_new(status, "error", json_string(ej));
+                free(ej);
+                plan->deploy_spec = application_deploy_spec(lspec, status);
+                plan->requeue_ms = env->reconcile_ms;
+                goto out;
+            }
+            }
+        }
+        /* running, nothing to upgrade: small changes, snapshots */
+        json_t *l = json_deep_copy(spec);
+        json_t *lj = json_object_get(l, "job");
+        /* the savepoint nonce advances only when its savepoint completes */
+        json_object_set(lj, "savepointTriggerNonce",
+                        json_path_get(lspec, "job.savepointTriggerNonce")
+                            ? json_path_get(lspec, "job.savepointTriggerNonce")
+                            : json_null());
+        if (!json_path_get(lspec, "job.savepointTriggerNonce"))
+            json_object_del(lj, "savepointTriggerNonce");
+        bool spec_moved = !json_equal(l, lspec);
+        if (spec_moved) /* IGNORE/SCALE changes are taken over without a restart */
+            set_last_spec(status, l, false, env->now_ms);
+        plan->deploy_spec = application_deploy_spec(spec_moved ? l : lspec, status);
+        json_decref(l);
+
+        json_t *want_nonce = json_path_get(spec, "job.savepointTriggerNonce");
+        json_t *have_nonce = json_path_get(lspec, "job.savepointTriggerNonce");
+        bool manual = want_nonce && !json_is_null(want_nonce) &&
+                      !(have_nonce && json_equal(want_nonce, have_nonce));
+        long long interval = 0;
+        weir_error ce = {0};
+        if (config_get_duration_ms(env->conf, "kubernetes.operator.periodic.savepoint.interval", 0,
+                                   &interval, &ce))
+            interval = 0;
+        long long lastp =
+            json_path_int(status, "jobStatus.savepointInfo.lastPeriodicSavepointTimestamp", 0);
+        bool periodic = interval > 0 && env->now_ms - lastp >= interval;
+        if ((manual || periodic) && is(jstate, "RUNNING") && env->rest) {
+            if (!savepoint_dir(env)) {
+                if (manual) {
+                    event(env, "Warning", "SavepointError",
+                          "Cannot trigger a savepoint: state.savepoints.dir is not set");
+                    json_t *l2 = json_deep_copy(lspec);
+                    json_object_set(json_object_get(l2, "job"), "savepointTriggerNonce",
+                                    want_nonce);
+                    set_last_spec(status, l2, false, env->now_ms);
+                    json_decref(l2);
+                }
+                goto out;
+            }
+            random_id(id);
+            const char *type = manual ? "MANUAL" : "PERIODIC";
+            set_trigger(status, id, type, savepoint_format(env), env->now_ms);
+            if (!manual)
+                json_object_set_new(obj_at(js, "savepointInfo"), "lastPeriodicSavepointTimestamp",
+                                    json_integer(env->now_ms));
+            if ((rc = wal(env, status, "savepoint-trigger", err)))
+                goto out;
+            char req[33];
+            weir_error e = {0};
+            if (flinkrest_trigger_savepoint(
+                    env->rest, json_string_value(json_object_get(js, "jobId")), savepoint_dir(env),
+                    savepoint_format(env), id, req, &e) != 0)
+                log_warn("savepoint not accepted yet; polling will retry", "error", e.msg);
+            snprintf(msg, sizeof(msg), "Triggering a %s savepoint", manual ? "manual" : "periodic");
+            event(env, "Normal", "SavepointTriggered", msg);
+            plan->requeue_ms = env->progress_ms;
+            goto out;
+        }
+        if (interval > 0 && !plan->requeue_ms) {
+            long long due = lastp + interval - env->now_ms;
+            plan->requeue_ms = due < 1000 ? 1000 : (long)due;
+        }
+        bool trimmed = false;
+        if (is(jstate, "RUNNING") && (rc = trim_history(status, env, &trimmed)))
+            goto out;
+        goto out;
+    }
+
+    /* --- the deployed spec is suspended (suspend done, or mid-upgrade) ------------------ */
+    if (env->cluster_present) {
+        plan->requeue_ms = 500; /* the reconciler deletes it; come back when it is gone */
+        goto out;
+    }
+    if (!want_running) {
+        if (!json_equal(lspec, spec) || is(recon_state, "UPGRADING")) {
+            set_last_spec(status, spec, false, env->now_ms);
+            set_recon_state(status, "DEPLOYED");
+            json_object_set_new(obj_at(status, "reconciliationStatus"), "lastStableSpec",
+                                json_string(json_path_string(
+                                    status, "reconciliationStatus.lastReconciledSpec", "")));
+        }
+        goto out;
+    }
+    /* W3: resume / complete the upgrade with a new job id and the recorded restore path */
+    {
+        bool empty = is(json_path_string(spec, "job.upgradeMode", "stateless"), "stateless") ||
+                     is(json_path_string(lspec, "job.upgradeMode", "stateless"), "stateless");
+        if (empty)
+            json_object_del(js, "upgradeSavepointPath");
+        random_id(id);
+        json_object_set_new(js, "jobId", json_string(id));
+        json_object_set_new(js, "state", json_string("RECONCILING"));
+        json_object_del(js, "startTime");
+        set_last_spec(status, spec, false, env->now_ms);
+        set_recon_state(status, "UPGRADING");
+        if ((rc = wal(env, status, "restore", err)))
+            goto out;
+        const char *p = json_string_value(json_object_get(js, "upgradeSavepointPath"));
+        snprintf(msg, sizeof(msg), "Starting deployment%s%s", p ? " from " : "", p ? p : "");
+        event(env, "Normal", "Submit", msg);
+        plan->deploy_spec = application_deploy_spec(spec, status);
+        plan->deployed = true;
+        plan->requeue_ms = env->progress_ms;
+    }
+out:
+    json_decref(ldoc);
+    return rc;
+}

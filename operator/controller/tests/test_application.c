@@ -1,0 +1,273 @@
+/*
+ * test_application.c - the job lifecycle's steps that need no JobManager: what is written to
+ * status before each irreversible step (the write-ahead log), and which cluster the status
+ * says should exist. The steps that talk to a JobManager are covered end to end by
+ * e2e/tests/lifecycle/test_lifecycle.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lib/json.h"
+#include "operator/controller/application.h"
+
+#include <string.h>
+
+typedef struct writes {
+    int n;
+    json_t *last; /* a copy of the last status written */
+    int fail_with;
+} writes;
+
+static int fake_write(void *ud, json_t *status, weir_error *err)
+{
+    writes *w = ud;
+    if (w->fail_with)
+        return weir_error_set(err, w->fail_with, "conflict");
+    w->n++;
+    json_decref(w->last);
+    w->last = json_deep_copy(status);
+    return 0;
+}
+
+static json_t *fd_with(const char *spec_json)
+{
+    json_t *spec = json_loads(spec_json, 0, NULL);
+    assert_non_null(spec);
+    return json_pack("{s:{s:s,s:s,s:i},s:o}", "metadata", "name", "app", "namespace", "ns",
+                     "generation", 1, "spec", spec);
+}
+
+static application_env env_for(writes *w, config *conf, bool cluster)
+{
+    return (application_env){.rest = NULL,
+                             .cluster_present = cluster,
+                             .now_ms = 1000,
+                             .progress_ms = 2000,
+                             .reconcile_ms = 5000,
+                             .conf = conf,
+                             .write = fake_write,
+                             .ud = w};
+}
+
+static void set_last(json_t *status, const char *spec_json, const char *state)
+{
+    char *doc = NULL;
+    json_t *d =
+        json_pack("{s:o,s:{s:s,s:b}}", "spec", json_loads(spec_json, 0, NULL), "resource_metadata",
+                  "apiVersion", "flink.apache.org/v1beta1", "firstDeployment", 0);
+    doc = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    json_object_set_new(status, "reconciliationStatus",
+                        json_pack("{s:s,s:s}", "lastReconciledSpec", doc, "state", state));
+    free(doc);
+}
+
+#define SPEC_SP                                                                                    \
+    "{\"image\":\"i\",\"job\":{\"jarURI\":\"local:///j.sql\",\"parallelism\":2,"                   \
+    "\"upgradeMode\":\"savepoint\",\"state\":\"running\"}}"
+
+static void test_first_deploy_writes_job_id_before_deploying(void **state)
+{
+    (void)state;
+    json_t *fd =
+        fd_with("{\"image\":\"i\",\"job\":{\"jarURI\":\"local:///j.sql\","
+                "\"upgradeMode\":\"savepoint\",\"initialSavepointPath\":\"file:///sp/1\"}}");
+    json_t *status = json_object();
+    writes w = {0};
+    config *conf = config_new();
+    application_env env = env_for(&w, conf, false);
+    application_plan plan;
+    weir_error err = {0};
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_int_equal(w.n, 1);
+    const char *jid = json_path_string(w.last, "jobStatus.jobId", "");
+    assert_int_equal(strlen(jid), 32);
+    assert_string_equal(json_path_string(w.last, "reconciliationStatus.state", ""), "UPGRADING");
+    assert_string_equal(json_path_string(w.last, "jobStatus.upgradeSavepointPath", ""),
+                        "file:///sp/1");
+    assert_non_null(json_path_string(w.last, "reconciliationStatus.lastReconciledSpec", NULL));
+    /* the cluster is built from what was written */
+    assert_non_null(plan.deploy_spec);
+    assert_true(plan.deployed);
+    assert_string_equal(
+        json_path_string(plan.deploy_spec, "flinkConfiguration[\"$internal.pipeline.job-id\"]", ""),
+        jid);
+    assert_string_equal(json_path_string(plan.deploy_spec, "job.initialSavepointPath", ""),
+                        "file:///sp/1");
+    json_decref(plan.deploy_spec);
+    json_decref(w.last);
+    json_decref(status);
+    json_decref(fd);
+    config_free(conf);
+}
+
+static void test_conflict_stops_before_deploying(void **state)
+{
+    (void)state;
+    json_t *fd = fd_with(SPEC_SP);
+    json_t *status = json_object();
+    writes w = {.fail_with = WEIR_ECONFLICT};
+    config *conf = config_new();
+    application_env env = env_for(&w, conf, false);
+    application_plan plan;
+    weir_error err = {0};
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), WEIR_ECONFLICT);
+    assert_null(plan.deploy_spec); /* nothing deployed without its WAL record */
+    json_decref(status);
+    json_decref(fd);
+    config_free(conf);
+}
+
+static void test_created_suspended_is_not_deployed(void **state)
+{
+    (void)state;
+    json_t *fd = fd_with("{\"job\":{\"jarURI\":\"local:///j.sql\",\"state\":\"suspended\"}}");
+    json_t *status = json_object();
+    writes w = {0};
+    config *conf = config_new();
+    application_env env = env_for(&w, conf, false);
+    application_plan plan;
+    weir_error err = {0};
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_int_equal(w.n, 0);
+    assert_null(plan.deploy_spec);
+    json_decref(status);
+    json_decref(fd);
+    config_free(conf);
+}
+
+/* W2 was written (deployed spec suspended): the old cluster must go before anything else. */
+static void test_suspended_spec_waits_for_cluster_deletion(void **state)
+{
+    (void)state;
+    json_t *fd = fd_with(SPEC_SP);
+    json_t *status = json_pack("{s:{s:s,s:s,s:s}}", "jobStatus", "jobId", "old", "state",
+                               "FINISHED", "upgradeSavepointPath", "file:///sp/2");
+    set_last(status,
+             "{\"image\":\"i\",\"job\":{\"jarURI\":\"local:///j.sql\",\"parallelism\":1,"
+             "\"upgradeMode\":\"savepoint\",\"state\":\"suspended\"}}",
+             "UPGRADING");
+    writes w = {0};
+    config *conf = config_new();
+    application_env env = env_for(&w, conf, true);
+    application_plan plan;
+    weir_error err = {0};
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_int_equal(w.n, 0);
+    assert_null(plan.deploy_spec);
+    assert_true(plan.requeue_ms > 0);
+
+    /* the cluster is gone: W3 records a new job id, keeps the restore path, then deploys */
+    env.cluster_present = false;
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_int_equal(w.n, 1);
+    const char *jid = json_path_string(w.last, "jobStatus.jobId", "");
+    assert_int_equal(strlen(jid), 32);
+    assert_string_equal(json_path_string(w.last, "jobStatus.upgradeSavepointPath", ""),
+                        "file:///sp/2");
+    assert_non_null(plan.deploy_spec);
+    assert_string_equal(json_path_string(plan.deploy_spec, "job.initialSavepointPath", ""),
+                        "file:///sp/2");
+    assert_int_equal(json_path_int(plan.deploy_spec, "job.parallelism", 0), 2);
+    json_decref(plan.deploy_spec);
+    json_decref(w.last);
+    json_decref(status);
+    json_decref(fd);
+    config_free(conf);
+}
+
+/* A stateless restore never uses an old savepoint. */
+static void test_stateless_restore_starts_empty(void **state)
+{
+    (void)state;
+    json_t *fd = fd_with("{\"image\":\"i\",\"job\":{\"jarURI\":\"local:///j.sql\","
+                         "\"upgradeMode\":\"stateless\",\"state\":\"running\"}}");
+    json_t *status = json_pack("{s:{s:s,s:s,s:s}}", "jobStatus", "jobId", "old", "state",
+                               "FINISHED", "upgradeSavepointPath", "file:///sp/old");
+    set_last(status,
+             "{\"image\":\"i\",\"job\":{\"jarURI\":\"local:///j.sql\","
+             "\"upgradeMode\":\"stateless\",\"state\":\"suspended\"}}",
+             "UPGRADING");
+    writes w = {0};
+    config *conf = config_new();
+    application_env env = env_for(&w, conf, false);
+    application_plan plan;
+    weir_error err = {0};
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_int_equal(w.n, 1);
+    assert_null(json_path_get(w.last, "jobStatus.upgradeSavepointPath"));
+    assert_null(json_path_get(plan.deploy_spec, "job.initialSavepointPath"));
+    json_decref(plan.deploy_spec);
+    json_decref(w.last);
+    json_decref(status);
+    json_decref(fd);
+    config_free(conf);
+}
+
+/* Suspended and the cluster gone: the suspended spec is deployed (and stable) without a JM. */
+static void test_suspend_completes(void **state)
+{
+    (void)state;
+    json_t *fd = fd_with("{\"image\":\"i\",\"job\":{\"jarURI\":\"local:///j.sql\","
+                         "\"upgradeMode\":\"savepoint\",\"state\":\"suspended\"}}");
+    json_t *status = json_pack("{s:{s:s,s:s}}", "jobStatus", "jobId", "old", "state", "FINISHED");
+    set_last(status,
+             "{\"image\":\"i\",\"job\":{\"jarURI\":\"local:///j.sql\","
+             "\"upgradeMode\":\"savepoint\",\"state\":\"suspended\"}}",
+             "UPGRADING");
+    writes w = {0};
+    config *conf = config_new();
+    application_env env = env_for(&w, conf, false);
+    application_plan plan;
+    weir_error err = {0};
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_null(plan.deploy_spec);
+    assert_string_equal(json_path_string(status, "reconciliationStatus.state", ""), "DEPLOYED");
+    assert_string_equal(json_path_string(status, "reconciliationStatus.lastStableSpec", "x"),
+                        json_path_string(status, "reconciliationStatus.lastReconciledSpec", "y"));
+    json_decref(status);
+    json_decref(fd);
+    config_free(conf);
+}
+
+/* A running job whose JobManager does not answer is not upgraded blindly: no WAL, no change. */
+static void test_savepoint_upgrade_waits_for_the_jobmanager(void **state)
+{
+    (void)state;
+    json_t *fd = fd_with(SPEC_SP);
+    json_t *status = json_pack("{s:{s:s,s:s}}", "jobStatus", "jobId", "j1", "state", "RUNNING");
+    set_last(status,
+             "{\"image\":\"i\",\"job\":{\"jarURI\":\"local:///j.sql\",\"parallelism\":1,"
+             "\"upgradeMode\":\"savepoint\",\"state\":\"running\"}}",
+             "DEPLOYED");
+    writes w = {0};
+    config *conf = config_new();
+    application_env env = env_for(&w, conf, true);
+    application_plan plan;
+    weir_error err = {0};
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_int_equal(w.n, 0);
+    assert_non_null(plan.deploy_spec); /* the running cluster stays as it was */
+    assert_int_equal(json_path_int(plan.deploy_spec, "job.parallelism", 0), 1);
+    json_decref(plan.deploy_spec);
+    json_decref(status);
+    json_decref(fd);
+    config_free(conf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_first_deploy_writes_job_id_before_deploying),
+        cmocka_unit_test(test_conflict_stops_before_deploying),
+        cmocka_unit_test(test_created_suspended_is_not_deployed),
+        cmocka_unit_test(test_suspended_spec_waits_for_cluster_deletion),
+        cmocka_unit_test(test_stateless_restore_starts_empty),
+        cmocka_unit_test(test_suspend_completes),
+        cmocka_unit_test(test_savepoint_upgrade_waits_for_the_jobmanager),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
