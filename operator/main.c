@@ -34,8 +34,8 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: weir-operator [flags]\n"
             "\n"
-            "Kubernetes controller for flink.apache.org/v1beta1 FlinkDeployment resources\n"
-            "(FlinkSessionJob and FlinkStateSnapshot: not yet).\n"
+            "Kubernetes controller for flink.apache.org/v1beta1 FlinkDeployment,\n"
+            "FlinkSessionJob and FlinkStateSnapshot resources.\n"
             "\n"
             "Flags:\n"
             "  --kubeconfig PATH   kubeconfig to use out of cluster (default: $KUBECONFIG, then\n"

@@ -23,13 +23,18 @@
 #include "lib/metrics.h"
 #include "operator/controller/deployment.h"
 #include "operator/controller/lifecycle.h"
+#include "operator/controller/sessionjob.h"
+#include "operator/controller/snapshot.h"
 #include "operator/kube/events.h"
 #include "operator/kube/informer.h"
 #include "operator/kube/kubeops.h"
 #include "operator/kube/leaderelection.h"
 #include "operator/kube/workqueue.h"
 
-enum { INF_FD, INF_CM, INF_SVC, INF_DEPLOY, INF_INGRESS, INF_POD, INF_N };
+enum { INF_FD, INF_CM, INF_SVC, INF_DEPLOY, INF_INGRESS, INF_POD, INF_SNAP, INF_SJ, INF_N };
+/* FlinkStateSnapshot keys carry this prefix in the shared work queue */
+#define SNAP_PREFIX    "FlinkStateSnapshot:"
+#define SJ_PREFIX      "FlinkSessionJob:"
 #define CHILD_SELECTOR "type=flink-standalone-kubernetes"
 #define MAX_WORKERS    16
 
@@ -38,6 +43,8 @@ struct scope {
     kubeops_lw *lw[INF_N];
     informer *inf[INF_N];
     struct deployment_ctx ctx;
+    struct snapshot_ctx snap_ctx;
+    struct sessionjob_ctx sj_ctx;
 };
 
 struct manager {
@@ -120,6 +127,66 @@ static void enqueue_owner(manager *m, const json_t *child)
     }
 }
 
+/* A snapshot: its own key, and its FlinkDeployment (which mirrors completed savepoints). */
+static void enqueue_snapshot(manager *m, const json_t *o)
+{
+    char key[700];
+    const char *ns = json_path_string(o, "metadata.namespace", "");
+    snprintf(key, sizeof(key), SNAP_PREFIX "%s/%s", ns, json_path_string(o, "metadata.name", ""));
+    workqueue_add(m->q, key);
+    const char *fd = json_path_string(o, "spec.jobReference.name", NULL);
+    if (fd && strcmp(json_path_string(o, "status.state", ""), "COMPLETED") == 0) {
+        snprintf(key, sizeof(key), "%s/%s", ns, fd);
+        workqueue_add(m->q, key);
+    }
+}
+
+static void snap_add(void *arg, const json_t *o)
+{
+    enqueue_snapshot(arg, o);
+}
+
+static void snap_update(void *arg, const json_t *old, const json_t *o)
+{
+    (void)old;
+    enqueue_snapshot(arg, o);
+}
+
+static void snap_delete(void *arg, const json_t *o)
+{
+    enqueue_snapshot(arg, o);
+}
+
+static void enqueue_sessionjob(manager *m, const json_t *o)
+{
+    char key[700];
+    const char *ns = json_path_string(o, "metadata.namespace", "");
+    snprintf(key, sizeof(key), SJ_PREFIX "%s/%s", ns, json_path_string(o, "metadata.name", ""));
+    workqueue_add(m->q, key);
+    /* a session cluster being deleted waits for its session jobs */
+    const char *fd = json_path_string(o, "spec.deploymentName", NULL);
+    if (fd) {
+        snprintf(key, sizeof(key), "%s/%s", ns, fd);
+        workqueue_add(m->q, key);
+    }
+}
+
+static void sj_add(void *arg, const json_t *o)
+{
+    enqueue_sessionjob(arg, o);
+}
+
+static void sj_update(void *arg, const json_t *old, const json_t *o)
+{
+    (void)old;
+    enqueue_sessionjob(arg, o);
+}
+
+static void sj_delete(void *arg, const json_t *o)
+{
+    enqueue_sessionjob(arg, o);
+}
+
 static void child_add(void *arg, const json_t *o)
 {
     enqueue_owner(arg, o);
@@ -158,30 +225,42 @@ static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *e
                                               &KUBE_RES_SERVICES,
                                               &KUBE_RES_DEPLOYMENTS,
                                               &DEPLOYMENT_RES_INGRESSES,
-                                              &KUBE_RES_PODS};
-    static const char *names[INF_N] = {"FlinkDeployment", "ConfigMap", "Service",
-                                       "Deployment",      "Ingress",   "Pod"};
+                                              &KUBE_RES_PODS,
+                                              &SNAPSHOT_RES,
+                                              &SESSIONJOB_RES};
+    static const char *names[INF_N] = {"FlinkDeployment",    "ConfigMap",      "Service",
+                                       "Deployment",         "Ingress",        "Pod",
+                                       "FlinkStateSnapshot", "FlinkSessionJob"};
     s->ns = ns ? strdup(ns) : NULL;
     for (int i = 0; i < INF_N; i++) {
-        const char *sel = i == INF_FD    ? m->cfg->label_selector
-                          : i == INF_POD ? CHILD_SELECTOR ",component=jobmanager"
-                                         : CHILD_SELECTOR;
+        const char *sel = i == INF_FD                    ? m->cfg->label_selector
+                          : i == INF_SNAP || i == INF_SJ ? NULL
+                          : i == INF_POD                 ? CHILD_SELECTOR ",component=jobmanager"
+                                                         : CHILD_SELECTOR;
         s->lw[i] = kubeops_lw_new(m->kc, res[i], ns, sel);
         if (!s->lw[i])
             return weir_error_set(err, WEIR_ENOMEM, "out of memory");
         struct informer_lw ops;
         kubeops_lw_ops(s->lw[i], &ops);
         struct informer_handlers h =
-            i == INF_FD ? (struct informer_handlers){m, fd_add, fd_update, fd_delete}
-                        : (struct informer_handlers){m, child_add, child_update, child_delete};
+            i == INF_FD     ? (struct informer_handlers){m, fd_add, fd_update, fd_delete}
+            : i == INF_SNAP ? (struct informer_handlers){m, snap_add, snap_update, snap_delete}
+            : i == INF_SJ   ? (struct informer_handlers){m, sj_add, sj_update, sj_delete}
+                            : (struct informer_handlers){m, child_add, child_update, child_delete};
         struct informer_options io = {.name = names[i],
-                                      .transform = i == INF_FD    ? trim
+                                      .transform = i == INF_FD || i == INF_SNAP || i == INF_SJ
+                                                       ? trim
                                                    : i == INF_POD ? deployment_trim_pod
                                                                   : deployment_trim_child};
         s->inf[i] = informer_new(&ops, &h, &io);
         if (!s->inf[i])
             return weir_error_set(err, WEIR_ENOMEM, "out of memory");
         if (i == INF_POD && informer_add_index(s->inf[i], "app", deployment_index_app) != 0)
+            return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        if (i == INF_SNAP && informer_add_index(s->inf[i], "job", snapshot_index_job) != 0)
+            return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        if (i == INF_SJ &&
+            informer_add_index(s->inf[i], "deployment", sessionjob_index_deployment) != 0)
             return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     }
     s->ctx = (struct deployment_ctx){.kc = m->kc,
@@ -194,7 +273,23 @@ static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *e
                                      .pods = s->inf[INF_POD],
                                      .events = m->events,
                                      .applied = m->applied,
-                                     .rest = m->rest};
+                                     .rest = m->rest,
+                                     .snapshots = s->inf[INF_SNAP],
+                                     .sessionjobs = s->inf[INF_SJ]};
+    s->sj_ctx = (struct sessionjob_ctx){.kc = m->kc,
+                                        .cfg = m->cfg,
+                                        .sessionjobs = s->inf[INF_SJ],
+                                        .flinkdeployments = s->inf[INF_FD],
+                                        .services = s->inf[INF_SVC],
+                                        .events = m->events,
+                                        .rest = m->rest};
+    s->snap_ctx = (struct snapshot_ctx){.kc = m->kc,
+                                        .cfg = m->cfg,
+                                        .snapshots = s->inf[INF_SNAP],
+                                        .flinkdeployments = s->inf[INF_FD],
+                                        .services = s->inf[INF_SVC],
+                                        .events = m->events,
+                                        .rest = m->rest};
     return 0;
 }
 
@@ -316,6 +411,10 @@ static long long mono_ms(void)
 
 static struct scope *scope_of(manager *m, const char *key)
 {
+    if (strncmp(key, SNAP_PREFIX, strlen(SNAP_PREFIX)) == 0)
+        key += strlen(SNAP_PREFIX);
+    else if (strncmp(key, SJ_PREFIX, strlen(SJ_PREFIX)) == 0)
+        key += strlen(SJ_PREFIX);
     if (m->nscopes == 1 && !m->scopes[0].ns)
         return &m->scopes[0];
     const char *slash = strchr(key, '/');
@@ -344,8 +443,12 @@ static void *worker_main(void *arg)
         weir_error err = {0};
         int rc = 0;
         long long t0 = mono_ms();
+        bool snap = strncmp(key, SNAP_PREFIX, strlen(SNAP_PREFIX)) == 0;
+        bool sj = strncmp(key, SJ_PREFIX, strlen(SJ_PREFIX)) == 0;
         if (s && !atomic_load(&m->lost))
-            rc = deployment_reconcile(&s->ctx, key, &requeue, &err);
+            rc = snap ? snapshot_reconcile(&s->snap_ctx, key + strlen(SNAP_PREFIX), &requeue, &err)
+                 : sj ? sessionjob_reconcile(&s->sj_ctx, key + strlen(SJ_PREFIX), &requeue, &err)
+                      : deployment_reconcile(&s->ctx, key, &requeue, &err);
         metrics_observe(dur, (double)(mono_ms() - t0) / 1000.0);
         if (rc) {
             metrics_add(bad, 1);

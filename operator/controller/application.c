@@ -32,7 +32,7 @@
 
 void application_crashpoint(const char *name)
 {
-#ifdef WEIR_CRASHPOINTS
+#ifdef WEIR_TESTING
     const char *at = getenv("WEIR_CRASHPOINT");
     if (at && strcmp(at, name) == 0) {
         log_warn("crash point reached: killing the operator", "point", name);
@@ -215,7 +215,8 @@ static int suspended(json_t *status, const json_t *last_spec, const char *mode, 
         json_object_set_new(js, "state", json_string("FINISHED"));
     set_last_spec(status, l, false, env->now_ms);
     json_decref(l);
-    set_recon_state(status, "UPGRADING");
+    if (!is(json_path_string(status, "reconciliationStatus.state", ""), "ROLLING_BACK"))
+        set_recon_state(status, "UPGRADING");
     int rc = wal(env, status, "suspended", err);
     plan->requeue_ms = 1;
     return rc;
@@ -265,6 +266,9 @@ static int poll_savepoint(const json_t *spec, json_t *status, const json_t *last
         return 0;
     long long now = env->now_ms;
     const char *fmt = json_string_value(json_object_get(si, "formatType"));
+    char tid_copy[64], fmt_copy[32];
+    snprintf(tid_copy, sizeof(tid_copy), "%s", tid);
+    snprintf(fmt_copy, sizeof(fmt_copy), "%s", fmt ? fmt : "CANONICAL");
     if (op.failed) {
         char msg[1200];
         snprintf(msg, sizeof(msg), "Savepoint (%s) failed: %s", triggered, op.failure);
@@ -290,8 +294,19 @@ static int poll_savepoint(const json_t *spec, json_t *status, const json_t *last
         is(triggered, "MANUAL") ? json_path_get(spec, "job.savepointTriggerNonce") : NULL;
     record_savepoint(status, op.location, triggered, fmt, now, nonce);
     clear_trigger(status);
-    if (is(triggered, "UPGRADE"))
-        return suspended(status, last_spec, "savepoint", op.location, env, plan, err);
+    if (is(triggered, "UPGRADE")) {
+        rc = suspended(status, last_spec, "savepoint", op.location, env, plan, err);
+        if (rc == 0 && env->create_snapshot) {
+            char dedupe[1100];
+            snprintf(dedupe, sizeof(dedupe), "upgrade-%s", tid_copy);
+            weir_error e2 = {0};
+            if (env->create_snapshot(env->ud, "UPGRADE", op.location, fmt_copy, true, dedupe,
+                                     &e2) != 0)
+                log_warn("cannot record the upgrade savepoint as a FlinkStateSnapshot", "error",
+                         e2.msg);
+        }
+        return rc;
+    }
     if (is(triggered, "MANUAL") && last_spec) {
         json_t *l = json_deep_copy(last_spec);
         json_object_set(json_object_get(l, "job"), "savepointTriggerNonce", nonce);
@@ -364,7 +379,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
     memset(plan, 0, sizeof(*plan));
     const json_t *spec = json_object_get(fd, "spec");
     const char *last = json_path_string(status, "reconciliationStatus.lastReconciledSpec", NULL);
-    json_t *ldoc = last ? json_loads(last, 0, NULL) : NULL;
+    json_t *ldoc = last ? json_loads(last, 0, NULL) : NULL, *sdoc = NULL;
     json_t *lspec = json_object_get(ldoc, "spec");
     bool want_running = !is(json_path_string(spec, "job.state", "running"), "suspended");
     json_t *js = obj_at(status, "jobStatus");
@@ -392,14 +407,54 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
     }
 
     bool deployed_running = !is(json_path_string(lspec, "job.state", "running"), "suspended");
-    const char *recon_state = json_path_string(status, "reconciliationStatus.state", "DEPLOYED");
-    const char *jstate = json_string_value(json_object_get(js, "state"));
+    /* copies: the steps below replace these fields in status */
+    char recon_state_buf[32], jstate_buf[32], ttype_buf[32];
+    snprintf(recon_state_buf, sizeof(recon_state_buf), "%s",
+             json_path_string(status, "reconciliationStatus.state", "DEPLOYED"));
+    snprintf(jstate_buf, sizeof(jstate_buf), "%s",
+             json_string_value(json_object_get(js, "state"))
+                 ? json_string_value(json_object_get(js, "state"))
+                 : "");
+    const char *recon_state = recon_state_buf;
+    const char *jstate = jstate_buf[0] ? jstate_buf : NULL;
     struct specdiff_options so = {.standalone = true};
     json_t *changes = NULL;
     enum spec_diff diff = specdiff_compute(lspec, spec, &so, &changes);
     json_decref(changes);
-    const char *ttype = json_path_string(status, "jobStatus.savepointInfo.triggerType", NULL);
+    snprintf(ttype_buf, sizeof(ttype_buf), "%s",
+             json_path_string(status, "jobStatus.savepointInfo.triggerType", ""));
+    const char *ttype = ttype_buf;
     bool pending = json_path_string(status, "jobStatus.savepointInfo.triggerId", NULL) != NULL;
+    /* rollback (reference §2.6): the target is lastStableSpec; a new user change wins */
+    const char *stable_s = json_path_string(status, "reconciliationStatus.lastStableSpec", NULL);
+    sdoc = stable_s ? json_loads(stable_s, 0, NULL) : NULL;
+    json_t *stable = json_object_get(sdoc, "spec");
+    /* did the user change the spec since? (job.state is ours to flip while suspending) */
+    json_t *lcopy = json_deep_copy(lspec);
+    (void)!json_path_set(lcopy, "job.state",
+                         json_string(json_path_string(spec, "job.state", "running")));
+    enum spec_diff user_diff = specdiff_compute(lcopy, spec, &so, NULL);
+    json_decref(lcopy);
+    bool rolling =
+        is(recon_state, "ROLLING_BACK") && json_is_object(stable) && user_diff < SPEC_DIFF_UPGRADE;
+    bool rolled = is(recon_state, "ROLLED_BACK") && json_is_object(stable);
+    if (rolled && user_diff >= SPEC_DIFF_UPGRADE) {
+        /* leaving a rollback for a new spec: the running cluster is the stable spec's, so it
+         * becomes the deployed spec the upgrade starts from (written with the upgrade's first
+         * status write) */
+        set_last_spec(status, stable, false, env->now_ms);
+        set_recon_state(status, "DEPLOYED");
+        json_decref(ldoc);
+        ldoc = json_loads(json_path_string(status, "reconciliationStatus.lastReconciledSpec", "{}"),
+                          0, NULL);
+        lspec = json_object_get(ldoc, "spec");
+        last = json_path_string(status, "reconciliationStatus.lastReconciledSpec", NULL);
+        snprintf(recon_state_buf, sizeof(recon_state_buf), "DEPLOYED");
+        diff = specdiff_compute(lspec, spec, &so, NULL);
+        rolled = false;
+    }
+    /* the spec the cluster is built from: a rolled-back resource runs its stable spec */
+    const json_t *base = rolled ? stable : lspec;
 
     /* a terminal job's latest checkpoint is what a later restore uses (only terminal states
      * are safe: no newer checkpoint can appear) */
@@ -426,13 +481,21 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                 is(ttype, "UPGRADE") &&
                 is(json_path_string(status, "reconciliationStatus.state", ""), "UPGRADING"))
                 goto out;
-            plan->deploy_spec = application_deploy_spec(lspec, status);
+            plan->deploy_spec = application_deploy_spec(base, status);
             if (!plan->requeue_ms)
                 plan->requeue_ms = env->progress_ms;
             goto out;
         }
+        if (rolling && !env->cluster_present) {
+            /* the rollback's restore was written: create the stable spec's cluster */
+            plan->deploy_spec = application_deploy_spec(stable, status);
+            plan->deployed = true;
+            plan->deployed_state = "ROLLED_BACK";
+            plan->requeue_ms = env->progress_ms;
+            goto out;
+        }
         bool need = diff >= SPEC_DIFF_UPGRADE || is(jstate, "CANCELLING") ||
-                    (is(recon_state, "UPGRADING") && terminal(jstate));
+                    (is(recon_state, "UPGRADING") && terminal(jstate)) || rolling;
         bool upgrading_w3 = is(recon_state, "UPGRADING") && !need;
         if (upgrading_w3) {
             /* W3 was written: (re)create the cluster and mark the upgrade deployed */
@@ -463,6 +526,8 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
             }
             const char *mode = json_path_string(spec, "job.upgradeMode", "stateless");
             const char *old_mode = json_path_string(lspec, "job.upgradeMode", "stateless");
+            if (rolling)
+                mode = is(old_mode, "stateless") ? "stateless" : "last-state";
             upgrade_input in = {
                 .upgrade_mode = mode,
                 .job_state = jstate,
@@ -495,7 +560,8 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                 }
                 random_id(id);
                 set_trigger(status, id, "UPGRADE", savepoint_format(env), env->now_ms);
-                set_recon_state(status, "UPGRADING");
+                if (!rolling)
+                    set_recon_state(status, "UPGRADING");
                 if ((rc = wal(env, status, "upgrade-trigger", err)))
                     goto out;
                 event(env, "Normal", "Suspended", "Suspending existing deployment.");
@@ -512,7 +578,8 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
             case UPGRADE_LAST_STATE:
                 if (!is(jstate, "CANCELLING")) {
                     json_object_set_new(js, "state", json_string("CANCELLING"));
-                    set_recon_state(status, "UPGRADING");
+                    if (!rolling)
+                        set_recon_state(status, "UPGRADING");
                     if ((rc = wal(env, status, "upgrade-cancel", err)))
                         goto out;
                     event(env, "Normal", "Suspended", "Suspending existing deployment.");
@@ -526,7 +593,9 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                 if (env->rest && jid && flinkrest_cancel(env->rest, jid, &e) != 0)
                     log_debug("cancel before a stateless upgrade failed", "error", e.msg);
                 event(env, "Normal", "Suspended", "Suspending existing deployment.");
-                rc = suspended(status, lspec, "stateless", NULL, env, plan, err);
+                rc =
+                    suspended(status, lspec, d.restore == RESTORE_EMPTY ? "stateless" : "savepoint",
+                              NULL, env, plan, err);
                 goto out;
             case UPGRADE_NOOP:
                 rc =
@@ -555,6 +624,31 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
             }
             }
         }
+        /* a deployment that did not become stable within the readiness timeout rolls back */
+        long long readiness = 300000;
+        weir_error re = {0};
+        if (config_get_duration_ms(env->conf, "kubernetes.operator.deployment.readiness.timeout",
+                                   300000, &readiness, &re))
+            readiness = 300000;
+        if (conf_bool(env, "kubernetes.operator.deployment.rollback.enabled", false) &&
+            is(recon_state, "DEPLOYED") && stable_s && !is(stable_s, last) &&
+            json_is_object(stable) &&
+            !is(json_path_string(stable, "job.state", "running"), "suspended") &&
+            is(json_path_string(stable, "flinkVersion", ""),
+               json_path_string(lspec, "flinkVersion", "")) &&
+            !is(jstate, "RUNNING") &&
+            env->now_ms - json_path_int(status, "reconciliationStatus.reconciliationTimestamp",
+                                        env->now_ms) >
+                readiness) {
+            set_recon_state(status, "ROLLING_BACK");
+            json_object_del(obj_at(js, "savepointInfo"), "triggerId");
+            if ((rc = wal(env, status, "rollback", err)))
+                goto out;
+            event(env, "Normal", "Rollback", "Rolling back failed deployment.");
+            plan->deploy_spec = application_deploy_spec(lspec, status);
+            plan->requeue_ms = 1;
+            goto out;
+        }
         /* running, nothing to upgrade: small changes, snapshots */
         json_t *l = json_deep_copy(spec);
         json_t *lj = json_object_get(l, "job");
@@ -568,7 +662,10 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
         bool spec_moved = !json_equal(l, lspec);
         if (spec_moved) /* IGNORE/SCALE changes are taken over without a restart */
             set_last_spec(status, l, false, env->now_ms);
-        plan->deploy_spec = application_deploy_spec(spec_moved ? l : lspec, status);
+        plan->deploy_spec = application_deploy_spec(rolled       ? stable
+                                                    : spec_moved ? l
+                                                                 : lspec,
+                                                    status);
         json_decref(l);
 
         json_t *want_nonce = json_path_get(spec, "job.savepointTriggerNonce");
@@ -596,6 +693,47 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                 }
                 goto out;
             }
+            if (env->create_snapshot) {
+                /* FlinkStateSnapshot resources: the snapshot controller takes it. Periodic:
+                 * the time first (a crash skips one period, never duplicates); manual: the
+                 * resource first, deduplicated by generation and nonce, then the nonce. */
+                char dedupe[200];
+                weir_error e = {0};
+                if (!manual) {
+                    json_object_set_new(obj_at(js, "savepointInfo"),
+                                        "lastPeriodicSavepointTimestamp",
+                                        json_integer(env->now_ms));
+                    if ((rc = wal(env, status, "periodic-snapshot", err)))
+                        goto out;
+                    snprintf(dedupe, sizeof(dedupe), "periodic-%lld", env->now_ms);
+                } else {
+                    char *nv = json_dumps(want_nonce, JSON_ENCODE_ANY | JSON_COMPACT);
+                    snprintf(dedupe, sizeof(dedupe), "manual-%lld-%s",
+                             json_path_int(fd, "metadata.generation", 0), nv ? nv : "");
+                    free(nv);
+                }
+                if (env->create_snapshot(env->ud, manual ? "MANUAL" : "PERIODIC",
+                                         savepoint_dir(env), savepoint_format(env), false, dedupe,
+                                         &e) != 0) {
+                    log_warn("cannot create a FlinkStateSnapshot", "error", e.msg);
+                    plan->requeue_ms = env->progress_ms;
+                    goto out;
+                }
+                if (manual) {
+                    json_t *l2 = json_deep_copy(lspec);
+                    json_object_set(json_object_get(l2, "job"), "savepointTriggerNonce",
+                                    want_nonce);
+                    set_last_spec(status, l2, false, env->now_ms);
+                    json_decref(l2);
+                    if ((rc = wal(env, status, "manual-snapshot", err)))
+                        goto out;
+                }
+                snprintf(msg, sizeof(msg), "Created a %s savepoint FlinkStateSnapshot",
+                         manual ? "manual" : "periodic");
+                event(env, "Normal", "SavepointTriggered", msg);
+                plan->requeue_ms = env->progress_ms;
+                goto out;
+            }
             random_id(id);
             const char *type = manual ? "MANUAL" : "PERIODIC";
             set_trigger(status, id, type, savepoint_format(env), env->now_ms);
@@ -620,7 +758,8 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
             plan->requeue_ms = due < 1000 ? 1000 : (long)due;
         }
         bool trimmed = false;
-        if (is(jstate, "RUNNING") && (rc = trim_history(status, env, &trimmed)))
+        if (!env->create_snapshot && is(jstate, "RUNNING") &&
+            (rc = trim_history(status, env, &trimmed)))
             goto out;
         goto out;
     }
@@ -642,7 +781,9 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
     }
     /* W3: resume / complete the upgrade with a new job id and the recorded restore path */
     {
-        bool empty = is(json_path_string(spec, "job.upgradeMode", "stateless"), "stateless") ||
+        bool rb = rolling;
+        const json_t *target = rb ? stable : spec;
+        bool empty = is(json_path_string(target, "job.upgradeMode", "stateless"), "stateless") ||
                      is(json_path_string(lspec, "job.upgradeMode", "stateless"), "stateless");
         if (empty)
             json_object_del(js, "upgradeSavepointPath");
@@ -651,17 +792,21 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
         json_object_set_new(js, "state", json_string("RECONCILING"));
         json_object_del(js, "startTime");
         set_last_spec(status, spec, false, env->now_ms);
-        set_recon_state(status, "UPGRADING");
+        set_recon_state(status, rb ? "ROLLING_BACK" : "UPGRADING");
         if ((rc = wal(env, status, "restore", err)))
             goto out;
         const char *p = json_string_value(json_object_get(js, "upgradeSavepointPath"));
-        snprintf(msg, sizeof(msg), "Starting deployment%s%s", p ? " from " : "", p ? p : "");
+        snprintf(msg, sizeof(msg), "Starting deployment%s%s%s", rb ? " (rollback)" : "",
+                 p ? " from " : "", p ? p : "");
         event(env, "Normal", "Submit", msg);
-        plan->deploy_spec = application_deploy_spec(spec, status);
+        plan->deploy_spec = application_deploy_spec(target, status);
         plan->deployed = true;
+        if (rb)
+            plan->deployed_state = "ROLLED_BACK";
         plan->requeue_ms = env->progress_ms;
     }
 out:
+    json_decref(sdoc);
     json_decref(ldoc);
     return rc;
 }

@@ -43,13 +43,20 @@ typedef struct application_env {
      * first: the step stops and the resource is read again. */
     int (*write)(void *ud, json_t *status, weir_error *err);
     void (*event)(void *ud, const char *type, const char *reason, const char *msg);
+    /* With FlinkStateSnapshot resources (kubernetes.operator.snapshot.resource.enabled, the
+     * default): creates one for a MANUAL, PERIODIC or UPGRADE savepoint (`path`: the target
+     * directory, or with `already_exists` the savepoint itself), unless one carrying the same
+     * `dedupe` key exists already. NULL: the legacy savepointInfo triggers are used. */
+    int (*create_snapshot)(void *ud, const char *trigger_type, const char *path, const char *format,
+                           bool already_exists, const char *dedupe, weir_error *err);
     void *ud;
 } application_env;
 
 typedef struct application_plan {
     json_t *deploy_spec; /* the spec to build the cluster from (owned), or NULL: no cluster */
     bool deployed;       /* deploying deploy_spec completes an upgrade: mark it DEPLOYED */
-    long requeue_ms;     /* how soon to look again (0: the reconciler's default) */
+    const char *deployed_state; /* ... or this state (ROLLED_BACK); static string or NULL */
+    long requeue_ms;            /* how soon to look again (0: the reconciler's default) */
 } application_plan;
 
 /*
@@ -69,7 +76,8 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
 json_t *application_deploy_spec(const json_t *spec, const json_t *status);
 
 /* Names the write points of the WAL for the crash-point test (WEIR_CRASHPOINT=name kills the
- * operator right after that write in builds with WEIR_CRASHPOINTS defined; else nothing). */
+ * operator right after that write in test builds (WEIR_TESTING, the sanitizer build); a
+ * release build does nothing). */
 void application_crashpoint(const char *name);
 
 #endif

@@ -21,6 +21,7 @@
 #include "operator/controller/children.h"
 #include "operator/controller/lifecycle.h"
 #include "operator/controller/observer.h"
+#include "operator/controller/snapshot.h"
 #include "operator/controller/specdiff.h"
 
 const kube_resource DEPLOYMENT_RES_FLINKDEPLOYMENTS = {"flink.apache.org", "v1beta1",
@@ -379,6 +380,29 @@ static int reconcile_delete(struct deployment_ctx *ctx, const json_t *fd, long *
     int fi = finalizer_index(fd);
     if (fi < 0)
         return 0;
+    /* a session cluster waits while session jobs use it (session.deletion.block-on-session-jobs) */
+    if (ctx->sessionjobs && !json_path_get(fd, "spec.job")) {
+        json_t *keys = informer_by_index(ctx->sessionjobs, "deployment", name);
+        size_t i, users = 0;
+        json_t *k;
+        json_array_foreach(keys, i, k)
+        {
+            json_t *sj = informer_get(ctx->sessionjobs, json_string_value(k));
+            if (sj && strcmp(json_path_string(sj, "metadata.namespace", ""), ns) == 0)
+                users++;
+            json_decref(sj);
+        }
+        json_decref(keys);
+        if (users) {
+            char msg[300];
+            snprintf(msg, sizeof(msg),
+                     "The session cluster cannot be deleted while %zu FlinkSessionJob(s) use it",
+                     users);
+            event(ctx, fd, EVENT_WARNING, "CleanupFailed", msg);
+            *requeue_ms = ctx->cfg ? ctx->cfg->reconcile_interval_ms : 60000;
+            return 0;
+        }
+    }
     json_t *status = json_deep_copy(json_object_get(fd, "status"));
     if (!status)
         status = json_object();
@@ -755,6 +779,7 @@ static int delete_cluster(struct deployment_ctx *ctx, const char *ns, const char
 struct app_write_ud {
     struct deployment_ctx *ctx;
     json_t *fd; /* resourceVersion moves forward with each write */
+    const config *conf;
 };
 
 static int app_write(void *ud, json_t *status, weir_error *err)
@@ -763,11 +788,182 @@ static int app_write(void *ud, json_t *status, weir_error *err)
     set_lifecycle(status);
     int rc = write_status(w->ctx, w->fd, status, err);
     if (rc == 0)
-        json_object_set(w->fd, "status", status); /* what is stored now */
+        json_object_set_new(w->fd, "status", json_deep_copy(status)); /* what is stored now */
     else
         log_warn("cannot write status", "name", json_path_string(w->fd, "metadata.name", ""),
                  "error", err ? err->msg : "");
     return rc;
+}
+
+#define SNAPSHOT_DEDUPE_ANNOTATION "weir.flink.apache.org/trigger"
+
+/* The FlinkStateSnapshots of this resource (new references in a new array). */
+static json_t *snapshots_of(struct deployment_ctx *ctx, const json_t *fd)
+{
+    json_t *out = json_array();
+    if (!ctx->snapshots)
+        return out;
+    const char *ns = json_path_string(fd, "metadata.namespace", "");
+    json_t *keys =
+        informer_by_index(ctx->snapshots, "job", json_path_string(fd, "metadata.name", ""));
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k)
+    {
+        json_t *o = informer_get(ctx->snapshots, json_string_value(k));
+        if (o && strcmp(json_path_string(o, "metadata.namespace", ""), ns) == 0 &&
+            strcmp(json_path_string(o, "spec.jobReference.kind", "FlinkDeployment"),
+                   "FlinkDeployment") == 0)
+            json_array_append(out, o);
+        json_decref(o);
+    }
+    json_decref(keys);
+    return out;
+}
+
+static long long k8s_time_ms(const char *s)
+{
+    struct tm tmv = {0};
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tmv))
+        return 0;
+    return (long long)timegm(&tmv) * 1000;
+}
+
+static int app_create_snapshot(void *ud, const char *trigger_type, const char *path,
+                               const char *format, bool already_exists, const char *dedupe,
+                               weir_error *err)
+{
+    struct app_write_ud *w = ud;
+    json_t *all = snapshots_of(w->ctx, w->fd);
+    size_t i;
+    json_t *o;
+    bool exists = false;
+    json_array_foreach(all, i, o)
+    {
+        const char *d = json_string_value(
+            json_object_get(json_path_get(o, "metadata.annotations"), SNAPSHOT_DEDUPE_ANNOTATION));
+        if (d && strcmp(d, dedupe) == 0)
+            exists = true;
+    }
+    json_decref(all);
+    if (exists)
+        return 0;
+    bool dispose = false;
+    weir_error e = {0};
+    if (config_get_bool(w->conf, "kubernetes.operator.savepoint.dispose-on-delete", false, &dispose,
+                        &e))
+        dispose = false;
+    json_t *obj = snapshot_object(w->fd, false, trigger_type, path, format, dispose, already_exists,
+                                  wall_ms(w->ctx));
+    (void)!json_path_set(obj, "metadata.annotations",
+                         json_pack("{s:s}", SNAPSHOT_DEDUPE_ANNOTATION, dedupe));
+    /* owned by the resource: deleting the FlinkDeployment removes its snapshots */
+    json_t *ref = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "flink.apache.org/v1beta1", "kind",
+                            "FlinkDeployment", "name", json_path_string(w->fd, "metadata.name", ""),
+                            "uid", json_path_string(w->fd, "metadata.uid", ""));
+    (void)!json_path_set(obj, "metadata.ownerReferences", ref);
+    int rc = kube_create(w->ctx->kc, &SNAPSHOT_RES,
+                         json_path_string(w->fd, "metadata.namespace", NULL), obj, NULL, err);
+    if (rc == 0)
+        log_info("created FlinkStateSnapshot", "name", json_path_string(obj, "metadata.name", ""),
+                 "trigger", trigger_type);
+    json_decref(obj);
+    return rc == WEIR_EEXIST || rc == WEIR_ECONFLICT ? 0 : rc; /* created already */
+}
+
+/* With snapshot resources: the newest completed savepoint is mirrored into the legacy
+ * savepointInfo.lastSavepoint, and PERIODIC/UPGRADE savepoints beyond
+ * savepoint.history.max.count or older than max.age are deleted (their finalizer disposes them
+ * when disposeOnDelete), always keeping the newest completed one and the newest one. */
+static void observe_snapshots(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
+                              const config *rconf, long long now)
+{
+    json_t *all = snapshots_of(ctx, fd);
+    size_t i, n = json_array_size(all);
+    json_t *o, *newest_done = NULL;
+    long long newest_done_ts = -1;
+    json_array_foreach(all, i, o)
+    {
+        if (strcmp(json_path_string(o, "status.state", ""), "COMPLETED") != 0 ||
+            !json_path_get(o, "spec.savepoint"))
+            continue;
+        long long ts = k8s_time_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        if (ts >= newest_done_ts) {
+            newest_done_ts = ts;
+            newest_done = o;
+        }
+    }
+    if (newest_done) {
+        json_t *js = json_object_get(status, "jobStatus");
+        json_t *si = json_object_get(js, "savepointInfo");
+        if (js && !json_is_object(si)) {
+            si = json_object();
+            json_object_set_new(js, "savepointInfo", si);
+        }
+        long long rts = k8s_time_ms(json_path_string(newest_done, "status.resultTimestamp", NULL));
+        json_t *sp = json_pack(
+            "{s:I,s:s,s:s,s:s}", "timeStamp", (json_int_t)(rts ? rts : newest_done_ts), "location",
+            json_path_string(newest_done, "status.path", ""), "triggerType",
+            json_path_string(newest_done, "metadata.labels[\"snapshot.trigger-type\"]", "UNKNOWN"),
+            "formatType", json_path_string(newest_done, "spec.savepoint.formatType", "CANONICAL"));
+        if (si)
+            json_object_set_new(si, "lastSavepoint", sp);
+        else
+            json_decref(sp);
+    }
+    /* retention */
+    long long max_count = 10, max_age = 86400000LL;
+    weir_error e = {0};
+    bool cleanup = true;
+    if (config_get_int(rconf, "kubernetes.operator.savepoint.history.max.count", 10, &max_count,
+                       &e) ||
+        config_get_duration_ms(rconf, "kubernetes.operator.savepoint.history.max.age", 86400000LL,
+                               &max_age, &e) ||
+        config_get_bool(rconf, "kubernetes.operator.savepoint.cleanup.enabled", true, &cleanup,
+                        &e) ||
+        !cleanup) {
+        json_decref(all);
+        return;
+    }
+    if (max_count < 1)
+        max_count = 1;
+    /* candidates, newest first */
+    json_t *cand = json_array();
+    json_array_foreach(all, i, o)
+    {
+        const char *tt = json_path_string(o, "metadata.labels[\"snapshot.trigger-type\"]", "");
+        if (!json_path_get(o, "spec.savepoint") || json_path_get(o, "metadata.deletionTimestamp") ||
+            (strcmp(tt, "PERIODIC") != 0 && strcmp(tt, "UPGRADE") != 0))
+            continue;
+        long long ts = k8s_time_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        size_t at = 0;
+        json_t *c;
+        json_array_foreach(cand, at, c)
+        {
+            if (k8s_time_ms(json_path_string(c, "metadata.creationTimestamp", NULL)) < ts)
+                break;
+        }
+        json_array_insert(cand, at, o);
+    }
+    (void)n;
+    json_array_foreach(cand, i, o)
+    {
+        long long ts = k8s_time_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        bool over = (long long)i >= max_count || (ts > 0 && now - ts > max_age);
+        if (!over || i == 0 || o == newest_done)
+            continue;
+        if (strcmp(json_path_string(o, "status.state", ""), "IN_PROGRESS") == 0)
+            continue;
+        const char *sname = json_path_string(o, "metadata.name", "");
+        int rc = kube_delete(ctx->kc, &SNAPSHOT_RES,
+                             json_path_string(o, "metadata.namespace", NULL), sname, NULL, &e);
+        if (rc && rc != WEIR_ENOTFOUND)
+            log_warn("cannot delete an old FlinkStateSnapshot", "name", sname, "error", e.msg);
+        else
+            log_info("deleted an old FlinkStateSnapshot (savepoint history)", "name", sname);
+    }
+    json_decref(cand);
+    json_decref(all);
 }
 
 static void app_event(void *ud, const char *type, const char *reason, const char *msg)
@@ -932,7 +1128,15 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         if ((rc = children_resource_config(fd, defaults, &rconf, err)))
             goto out;
         flinkrest fr = {.hc = ctx->rest, .base = rest_base, .timeout_ms = 5000};
-        struct app_write_ud wud = {ctx, fd};
+        struct app_write_ud wud = {ctx, fd, rconf};
+        bool snap_res = true;
+        weir_error serr = {0};
+        if (config_get_bool(rconf, "kubernetes.operator.snapshot.resource.enabled", true, &snap_res,
+                            &serr))
+            snap_res = true;
+        snap_res = snap_res && ctx->snapshots != NULL;
+        if (snap_res)
+            observe_snapshots(ctx, fd, status, rconf, t);
         application_env env = {
             .rest = reachable ? &fr : NULL,
             .cluster_present = cluster_present,
@@ -943,6 +1147,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
             .conf = rconf,
             .write = app_write,
             .event = app_event,
+            .create_snapshot = snap_res ? app_create_snapshot : NULL,
             .ud = &wud,
         };
         rc = application_reconcile(fd, status, &env, &plan, err);
@@ -975,8 +1180,9 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         if (rc)
             goto out;
         if (app && plan.deployed) {
-            json_object_set_new(json_object_get(status, "reconciliationStatus"), "state",
-                                json_string("DEPLOYED"));
+            json_object_set_new(
+                json_object_get(status, "reconciliationStatus"), "state",
+                json_string(plan.deployed_state ? plan.deployed_state : "DEPLOYED"));
             if (!perr)
                 json_object_set_new(status, "jobManagerDeploymentStatus", json_string("DEPLOYING"));
         }

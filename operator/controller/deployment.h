@@ -47,8 +47,10 @@ struct deployment_ctx {
     informer *configmaps; /* children, selected by type=flink-standalone-kubernetes */
     informer *services;
     informer *deployments;
-    informer *ingresses; /* may be NULL */
-    informer *pods;      /* JobManager pods, index "app" (deployment_index_app); may be NULL */
+    informer *ingresses;   /* may be NULL */
+    informer *pods;        /* JobManager pods, index "app" (deployment_index_app); may be NULL */
+    informer *snapshots;   /* FlinkStateSnapshots, index "job" (snapshot_index_job); may be NULL */
+    informer *sessionjobs; /* FlinkSessionJobs, index "deployment"; may be NULL */
     event_recorder *events;
     deployment_applied *applied;
     http_client *rest;         /* for the JobManagers' REST APIs; NULL: do not observe */

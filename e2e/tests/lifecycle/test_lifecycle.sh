@@ -5,7 +5,9 @@
 # savepoint, restore from it: counts continue); suspend and resume (restored from the suspend
 # savepoint); a last-state upgrade (cancel, restore the latest checkpoint); a stateless
 # restart (counts begin again); periodic savepoints with the history bounded by max.count and
-# the disposed directories gone.
+# the disposed directories gone. Snapshots are recorded in the legacy savepointInfo status here
+# (kubernetes.operator.snapshot.resource.enabled: false); test_snapshots.sh covers the
+# FlinkStateSnapshot resources.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 source "$ROOT/e2e/tests/lib.sh"
@@ -15,10 +17,9 @@ OPNS=weir-lcop-$$
 NS=weir-lc-$$
 STATE=/tmp/weir-e2e-lc-$$
 cleanup() {
-    kubectl -n "$NS" delete flinkdep --all --wait=false >/dev/null 2>&1
-    sleep 2
+    flink_cleanup "$NS"
     helm uninstall "$REL" -n "$OPNS" >/dev/null 2>&1
-    kubectl delete namespace "$NS" "$OPNS" --wait=false >/dev/null 2>&1
+    kubectl delete namespace "$OPNS" --wait=false >/dev/null 2>&1
     rm -rf "$STATE"
 }
 trap cleanup EXIT
@@ -52,6 +53,8 @@ spec:
     state.checkpoints.dir: file:///state/checkpoints
     state.savepoints.dir: file:///state/savepoints
     execution.checkpointing.interval: 2 s
+    # the legacy savepointInfo path (test_snapshots.sh covers FlinkStateSnapshot resources)
+    kubernetes.operator.snapshot.resource.enabled: "false"
   jobManager: {resource: {memory: 256m, cpu: 0.1}}
   taskManager: {resource: {memory: 256m, cpu: 0.1}}
   podTemplate:
@@ -79,7 +82,7 @@ YAML
 st() { kubectl -n "$NS" get flinkdep counts -o jsonpath="{.status.$1}" 2>/dev/null; }
 patch() { kubectl -n "$NS" patch flinkdep counts --type merge -p "$1" >/dev/null; }
 # the running count's output lines of the current TaskManager pods
-out() { for p in $(kubectl -n "$NS" get pods -l app=counts,component=taskmanager -o name 2>/dev/null); do kubectl -n "$NS" logs "$p" 2>/dev/null; done | grep -E '^[0-9]+> [+-][IU]\['; }
+out() { for p in $(kubectl -n "$NS" get pods -l app=counts,component=taskmanager -o name 2>/dev/null); do kubectl -n "$NS" logs "$p" 2>/dev/null; done | grep -E '^([0-9]+> )?[+-][IU]\['; }
 maxcount() { out | sed -n 's/.*\[[0-9]*, \([0-9]*\)\]$/\1/p' | sort -n | tail -1; }
 fresh_rows() { out | grep -c '+I\['; }
 running_stable() { [[ $(st jobStatus.state) == RUNNING && $(st lifecycleState) == STABLE ]]; }
@@ -144,6 +147,23 @@ jid4=$(st jobStatus.jobId)
 patch '{"spec":{"restartNonce":1,"job":{"upgradeMode":"stateless"}}}'
 stateless() { [[ $(st jobStatus.jobId) != "$jid4" ]] && running_stable && [[ $(fresh_rows) -gt 0 ]]; }
 check "stateless restart (restartNonce): a new job starts from empty state (fresh +I rows)" retry 240 stateless
+
+# rollback: an upgrade to an image that does not exist, with rollback enabled
+patch '{"spec":{"job":{"upgradeMode":"savepoint"},"flinkConfiguration":{"kubernetes.operator.deployment.rollback.enabled":"true","kubernetes.operator.deployment.readiness.timeout":"20 s"}}}'
+check "rollback enabled: STABLE" retry 60 running_stable
+has_rows() { [[ $(maxcount) -ge 5 ]]; }
+retry 60 has_rows
+before=$(maxcount)
+patch '{"spec":{"image":"weir/runtime:does-not-exist"}}'
+rolled_back() { [[ $(st lifecycleState) == ROLLED_BACK && $(st jobStatus.state) == RUNNING ]]; }
+check "a broken image rolls back: lifecycle ROLLED_BACK with the job RUNNING (readiness timeout 20 s)" retry 300 rolled_back
+check "the rolled-back JobManager runs the previous image" bash -c "[[ \$(kubectl -n $NS get deploy counts -o jsonpath='{.spec.template.spec.containers[0].image}') == weir/runtime:dev ]]"
+check "the rolled-back job continues from its state (counts past $before)" retry 90 continued
+check "a Rollback event was recorded" bash -c "kubectl -n $NS get events --field-selector involvedObject.name=counts,reason=Rollback -o name | grep -q ."
+before=$(maxcount)
+patch '{"spec":{"image":"weir/runtime:dev","job":{"parallelism":2}}}'
+check "a new spec after the rollback upgrades normally: STABLE" retry 240 running_stable
+check "and keeps the state (counts past $before)" retry 90 continued
 
 # periodic savepoints, history bounded, old ones disposed
 patch '{"spec":{"job":{"upgradeMode":"savepoint"},"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"5 s","kubernetes.operator.savepoint.history.max.count":"2"}}}'

@@ -258,6 +258,84 @@ static void test_savepoint_upgrade_waits_for_the_jobmanager(void **state)
     config_free(conf);
 }
 
+static void set_stable(json_t *status, const char *spec_json)
+{
+    json_t *d =
+        json_pack("{s:o,s:{s:s,s:b}}", "spec", json_loads(spec_json, 0, NULL), "resource_metadata",
+                  "apiVersion", "flink.apache.org/v1beta1", "firstDeployment", 0);
+    char *doc = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    json_object_set_new(json_object_get(status, "reconciliationStatus"), "lastStableSpec",
+                        json_string(doc));
+    free(doc);
+}
+
+#define SPEC_BROKEN                                                                                \
+    "{\"image\":\"broken\",\"job\":{\"jarURI\":\"local:///j.sql\",\"parallelism\":2,"              \
+    "\"upgradeMode\":\"savepoint\",\"state\":\"running\"}}"
+#define SPEC_GOOD                                                                                  \
+    "{\"image\":\"good\",\"job\":{\"jarURI\":\"local:///j.sql\",\"parallelism\":2,"                \
+    "\"upgradeMode\":\"savepoint\",\"state\":\"running\"}}"
+
+/* A deployment not running after the readiness timeout, with rollback enabled: ROLLING_BACK is
+ * written first; once the broken cluster is gone the stable spec is deployed (ROLLED_BACK)
+ * from the recorded savepoint, and lastReconciledSpec stays the user's spec. */
+static void test_rollback(void **state)
+{
+    (void)state;
+    json_t *fd = fd_with(SPEC_BROKEN);
+    json_t *status = json_pack("{s:{s:s,s:s,s:s}}", "jobStatus", "jobId", "j2", "state",
+                               "RECONCILING", "upgradeSavepointPath", "file:///sp/u");
+    set_last(status, SPEC_BROKEN, "DEPLOYED");
+    json_object_set_new(json_object_get(status, "reconciliationStatus"), "reconciliationTimestamp",
+                        json_integer(0));
+    set_stable(status, SPEC_GOOD);
+    writes w = {0};
+    config *conf = config_new();
+    assert_int_equal(
+        config_set(conf, "kubernetes.operator.deployment.rollback.enabled", "true", "t"), 0);
+    assert_int_equal(
+        config_set(conf, "kubernetes.operator.deployment.readiness.timeout", "500 ms", "t"), 0);
+    application_env env = env_for(&w, conf, true);
+    application_plan plan;
+    weir_error err = {0};
+    /* before the timeout: nothing */
+    env.now_ms = 400;
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_int_equal(w.n, 0);
+    json_decref(plan.deploy_spec);
+    env.now_ms = 1000;
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_int_equal(w.n, 1);
+    assert_string_equal(json_path_string(w.last, "reconciliationStatus.state", ""), "ROLLING_BACK");
+    json_decref(plan.deploy_spec);
+    /* the broken cluster is gone and the suspend recorded (as the JobManager never came up) */
+    json_t *l = json_loads(SPEC_BROKEN, 0, NULL);
+    (void)!json_path_set(l, "job.state", json_string("suspended"));
+    char *ls = json_dumps(l, JSON_COMPACT);
+    json_decref(l);
+    set_last(status, ls, "ROLLING_BACK");
+    free(ls);
+    set_stable(status, SPEC_GOOD);
+    env.cluster_present = false;
+    assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+    assert_non_null(plan.deploy_spec);
+    assert_string_equal(json_path_string(plan.deploy_spec, "image", ""), "good");
+    assert_string_equal(json_path_string(plan.deploy_spec, "job.initialSavepointPath", ""),
+                        "file:///sp/u");
+    assert_true(plan.deployed);
+    assert_string_equal(plan.deployed_state, "ROLLED_BACK");
+    json_t *ldoc = json_loads(
+        json_path_string(w.last, "reconciliationStatus.lastReconciledSpec", ""), 0, NULL);
+    assert_string_equal(json_path_string(ldoc, "spec.image", ""), "broken");
+    json_decref(ldoc);
+    json_decref(plan.deploy_spec);
+    json_decref(w.last);
+    json_decref(status);
+    json_decref(fd);
+    config_free(conf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_stateless_restore_starts_empty),
         cmocka_unit_test(test_suspend_completes),
         cmocka_unit_test(test_savepoint_upgrade_waits_for_the_jobmanager),
+        cmocka_unit_test(test_rollback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
