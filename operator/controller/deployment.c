@@ -879,7 +879,7 @@ static void observe_snapshots(struct deployment_ctx *ctx, const json_t *fd, json
                               const config *rconf, long long now)
 {
     json_t *all = snapshots_of(ctx, fd);
-    size_t i, n = json_array_size(all);
+    size_t i;
     json_t *o, *newest_done = NULL;
     long long newest_done_ts = -1;
     json_array_foreach(all, i, o)
@@ -945,7 +945,6 @@ static void observe_snapshots(struct deployment_ctx *ctx, const json_t *fd, json
         }
         json_array_insert(cand, at, o);
     }
-    (void)n;
     json_array_foreach(cand, i, o)
     {
         long long ts = k8s_time_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
