@@ -206,7 +206,7 @@ static int submit(const flinkrest *fr, const json_t *spec, const char *job_id,
     const char *base = strrchr(uri, '/');
     base = base ? base + 1 : uri;
     char jar_id[300], got[33];
-    rc = flinkrest_upload_jar(fr, base && *base ? base : "job.sql", data, len, jar_id,
+    rc = flinkrest_upload_jar(fr, base && *base ? base : "artifact.sql", data, len, jar_id,
                               sizeof(jar_id), err);
     free(data);
     if (rc)
