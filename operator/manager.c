@@ -430,11 +430,15 @@ static void *worker_main(void *arg)
     manager *m = arg;
     char *key;
     long long waited;
-    metrics_series *ok =
-        metrics_series_get(m->rec_total, (const char *[]){"FlinkDeployment", "success"});
-    metrics_series *bad =
-        metrics_series_get(m->rec_total, (const char *[]){"FlinkDeployment", "error"});
-    metrics_series *dur = metrics_series_get(m->rec_seconds, (const char *[]){"FlinkDeployment"});
+    /* per kind: 0 FlinkDeployment, 1 FlinkStateSnapshot, 2 FlinkSessionJob */
+    static const char *const kinds[3] = {"FlinkDeployment", "FlinkStateSnapshot",
+                                         "FlinkSessionJob"};
+    metrics_series *oks[3], *bads[3], *durs[3];
+    for (int k = 0; k < 3; k++) {
+        oks[k] = metrics_series_get(m->rec_total, (const char *[]){kinds[k], "success"});
+        bads[k] = metrics_series_get(m->rec_total, (const char *[]){kinds[k], "error"});
+        durs[k] = metrics_series_get(m->rec_seconds, (const char *[]){kinds[k]});
+    }
     metrics_series *wait = metrics_series_get(m->queue_wait, NULL);
     while (workqueue_get(m->q, &key, &waited) == 0) {
         metrics_observe(wait, (double)waited / 1000.0);
@@ -449,16 +453,17 @@ static void *worker_main(void *arg)
             rc = snap ? snapshot_reconcile(&s->snap_ctx, key + strlen(SNAP_PREFIX), &requeue, &err)
                  : sj ? sessionjob_reconcile(&s->sj_ctx, key + strlen(SJ_PREFIX), &requeue, &err)
                       : deployment_reconcile(&s->ctx, key, &requeue, &err);
-        metrics_observe(dur, (double)(mono_ms() - t0) / 1000.0);
+        int kind = snap ? 1 : sj ? 2 : 0;
+        metrics_observe(durs[kind], (double)(mono_ms() - t0) / 1000.0);
         if (rc) {
-            metrics_add(bad, 1);
+            metrics_add(bads[kind], 1);
             char backoff[32];
             snprintf(backoff, sizeof(backoff), "%ld", workqueue_next_backoff_ms(m->q, key));
             log_warn("reconcile failed, retrying", "key", key, "error",
                      err.msg[0] ? err.msg : weir_strerror(rc), "backoff_ms", backoff);
             workqueue_add_rate_limited(m->q, key);
         } else {
-            metrics_add(ok, 1);
+            metrics_add(oks[kind], 1);
             workqueue_forget(m->q, key);
             if (requeue > 0)
                 workqueue_add_after(m->q, key, requeue);
