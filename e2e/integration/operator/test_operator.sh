@@ -4,7 +4,7 @@
 #   * each seed FlinkDeployment gets exactly its children (compared with the golden JSON of
 #     the unit tests) and a status; kubectl shows the lifecycle state
 #   * an unchanged resource costs zero API writes; scaling touches only the TaskManager
-#     Deployment; an image change updates both and emits SpecChanged
+#     Deployment; an image change of a session cluster updates both and emits SpecChanged
 #   * a deleted or hand-edited child is restored; deletion removes children and finalizer
 #   * an unparsable duration ends in status.error and a Warning event naming the key
 #   * the apiserver restarted mid-run, the operator SIGKILLed and restarted: it catches up
@@ -207,16 +207,18 @@ else
 fi
 check "status.taskManager.replicas follows (5)" retry 10 bash -c "[[ \$(kubectl -n $NS get flinkdep fraud-detector -o jsonpath='{.status.taskManager.replicas}') == 5 ]]"
 
-# 4. an image change updates both Deployments and says so
-kubectl -n "$NS" patch flinkdep fraud-detector --type=merge -p '{"spec":{"image":"weir/runtime:v2"}}' >/dev/null
+# 4. an image change updates both Deployments and says so. A session cluster: an application
+# cluster's image change is a job upgrade (stop, delete the cluster, redeploy), which needs the
+# garbage collector of a full cluster and is tested in e2e/tests/lifecycle.
+kubectl -n "$NS" patch flinkdep flink-session --type=merge -p '{"spec":{"image":"weir/runtime:v2"}}' >/dev/null
 both_images() {
-    [[ $(kubectl -n "$NS" get deploy fraud-detector -o jsonpath='{.spec.template.spec.containers[0].image}') == weir/runtime:v2 &&
-       $(kubectl -n "$NS" get deploy fraud-detector-taskmanager -o jsonpath='{.spec.template.spec.containers[0].image}') == weir/runtime:v2 ]]
+    [[ $(kubectl -n "$NS" get deploy flink-session -o jsonpath='{.spec.template.spec.containers[0].image}') == weir/runtime:v2 &&
+       $(kubectl -n "$NS" get deploy flink-session-taskmanager -o jsonpath='{.spec.template.spec.containers[0].image}') == weir/runtime:v2 ]]
 }
 check "image change updates the JobManager and TaskManager Deployments" retry 15 both_images
 spec_changed() {
     local m
-    m=$(kubectl -n "$NS" get events --field-selector reason=SpecChanged,involvedObject.name=fraud-detector -o jsonpath='{.items[*].message}')
+    m=$(kubectl -n "$NS" get events --field-selector reason=SpecChanged,involvedObject.name=flink-session -o jsonpath='{.items[*].message}')
     [[ $m == *"UPGRADE change(s) detected"* ]]
 }
 check "SpecChanged event for the image change" retry 10 spec_changed
