@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/random.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "operator/controller/specdiff.h"
@@ -51,24 +52,6 @@ static bool is(const char *a, const char *b)
 static bool terminal(const char *st)
 {
     return is(st, "FINISHED") || is(st, "FAILED") || is(st, "CANCELED");
-}
-
-static void random_id(char out[33])
-{
-    unsigned char b[16] = {0};
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && read(fd, b, sizeof(b)) == (ssize_t)sizeof(b);
-    if (fd >= 0)
-        close(fd);
-    if (!ok) { /* never expected; still unique enough for a trigger id */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        unsigned long long v = (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-        for (int i = 0; i < 16; i++)
-            b[i] = (unsigned char)(v >> ((i % 8) * 8)) ^ (unsigned char)(i * 37 + getpid());
-    }
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
 static json_t *obj_at(json_t *root, const char *key)
@@ -389,7 +372,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
     if (!json_is_object(lspec)) {
         if (!want_running)
             goto out; /* upstream: a resource created suspended is not deployed */
-        random_id(id);
+        random_hex(id, 32);
         json_object_set_new(js, "jobId", json_string(id));
         json_object_set_new(js, "state", json_string("RECONCILING"));
         json_object_set_new(js, "jobName", json_string(json_path_string(fd, "metadata.name", "")));
@@ -558,7 +541,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                     plan->requeue_ms = env->progress_ms;
                     goto out;
                 }
-                random_id(id);
+                random_hex(id, 32);
                 set_trigger(status, id, "UPGRADE", savepoint_format(env), env->now_ms);
                 if (!rolling)
                     set_recon_state(status, "UPGRADING");
@@ -734,7 +717,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                 plan->requeue_ms = env->progress_ms;
                 goto out;
             }
-            random_id(id);
+            random_hex(id, 32);
             const char *type = manual ? "MANUAL" : "PERIODIC";
             set_trigger(status, id, type, savepoint_format(env), env->now_ms);
             if (!manual)
@@ -787,7 +770,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                      is(json_path_string(lspec, "job.upgradeMode", "stateless"), "stateless");
         if (empty)
             json_object_del(js, "upgradeSavepointPath");
-        random_id(id);
+        random_hex(id, 32);
         json_object_set_new(js, "jobId", json_string(id));
         json_object_set_new(js, "state", json_string("RECONCILING"));
         json_object_del(js, "startTime");

@@ -591,6 +591,20 @@ static int validate_flink_config(const json_t *fd, const config *defaults, weir_
     return rc;
 }
 
+bool deployment_rest_base(informer *services, const char *ns, const char *name, char *base,
+                          size_t cap)
+{
+    char svc[300];
+    snprintf(svc, sizeof(svc), "%s-rest", name);
+    json_t *s = cached(services, ns, svc);
+    const char *ip = json_path_string(s, "spec.clusterIP", NULL);
+    bool ok = ip && strcmp(ip, "None") != 0;
+    if (ok)
+        snprintf(base, cap, "http://%s:8081", ip);
+    json_decref(s);
+    return ok;
+}
+
 /* The JobManager answers its REST API: READY, clusterInfo, jobStatus, and a spec that runs is
  * stable. A JobManager that does not answer stays DEPLOYED_NOT_READY (checked again at the
  * progress-check interval); once READY every reconcile observes the job again, so jobStatus
@@ -604,17 +618,10 @@ static bool observe_rest(struct deployment_ctx *ctx, const json_t *fd, json_t *s
     const char *jms = json_path_string(status, "jobManagerDeploymentStatus", "");
     if (!ctx->rest || (strcmp(jms, "DEPLOYED_NOT_READY") != 0 && strcmp(jms, "READY") != 0))
         return false;
-    char svc[300], base[128];
-    snprintf(svc, sizeof(svc), "%s-rest", name);
-    json_t *s = cached(ctx->services, ns, svc);
-    const char *ip = json_path_string(s, "spec.clusterIP", NULL);
-    if (!ip || strcmp(ip, "None") == 0) {
-        json_decref(s);
+    char base[128];
+    if (!deployment_rest_base(ctx->services, ns, name, base, sizeof(base)))
         return false;
-    }
-    snprintf(base, sizeof(base), "http://%s:8081", ip);
     snprintf(base_out, base_cap, "%s", base);
-    json_decref(s);
     long timeout = ctx->cfg && ctx->cfg->flink_client_timeout_ms < 3000
                        ? (long)ctx->cfg->flink_client_timeout_ms
                        : 3000;

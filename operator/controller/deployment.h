@@ -74,6 +74,13 @@ json_t *deployment_trim_child(json_t *obj);
 /* Pods keep identity, labels and their containers' waiting/terminated reasons. */
 json_t *deployment_trim_pod(json_t *obj);
 
+/*
+ * The REST base URL ("http://<clusterIP>:8081") of FlinkDeployment `name`'s JobManager, from
+ * its `<name>-rest` Service in `services` (the child cache). False while it has none.
+ */
+bool deployment_rest_base(informer *services, const char *ns, const char *name, char *base,
+                          size_t cap);
+
 /* Informer index: the `app` label (the FlinkDeployment's name). */
 int deployment_index_app(const json_t *obj, const char **out, int cap);
 

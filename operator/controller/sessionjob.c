@@ -17,6 +17,7 @@
 #include "operator/controller/application.h"
 #include "operator/controller/children.h"
 #include "operator/controller/lifecycle.h"
+#include "operator/controller/deployment.h"
 #include "operator/flink/flinkrest.h"
 
 const kube_resource SESSIONJOB_RES = {"flink.apache.org", "v1beta1", "flinksessionjobs", true};
@@ -292,20 +293,6 @@ static void sj_event(void *ud, const char *type, const char *reason, const char 
     event(u->ctx, u->sj, strcmp(type, "Warning") == 0 ? EVENT_WARNING : EVENT_NORMAL, reason, msg);
 }
 
-static bool jm_base(struct sessionjob_ctx *ctx, const char *ns, const char *fdname, char *base,
-                    size_t cap)
-{
-    char key[600];
-    snprintf(key, sizeof(key), "%s/%s-rest", ns, fdname);
-    json_t *svc = informer_get(ctx->services, key);
-    const char *ip = json_path_string(svc, "spec.clusterIP", NULL);
-    bool ok = ip && strcmp(ip, "None") != 0;
-    if (ok)
-        snprintf(base, cap, "http://%s:8081", ip);
-    json_decref(svc);
-    return ok;
-}
-
 int sessionjob_reconcile(struct sessionjob_ctx *ctx, const char *key, long *requeue_ms,
                          weir_error *err)
 {
@@ -328,7 +315,7 @@ int sessionjob_reconcile(struct sessionjob_ctx *ctx, const char *key, long *requ
     snprintf(fkey, sizeof(fkey), "%s/%s", ns, fdname);
     fd = informer_get(ctx->flinkdeployments, fkey);
     bool ready = fd && is(json_path_string(fd, "status.jobManagerDeploymentStatus", ""), "READY") &&
-                 jm_base(ctx, ns, fdname, base, sizeof(base));
+                 deployment_rest_base(ctx->services, ns, fdname, base, sizeof(base));
     flinkrest fr = {.hc = ctx->rest, .base = base, .timeout_ms = 10000};
     const char *jid = json_path_string(sj, "status.jobStatus.jobId", NULL);
 

@@ -12,9 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/random.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "operator/controller/application.h"
+#include "operator/controller/deployment.h"
 #include "operator/flink/flinkrest.h"
 
 const kube_resource SNAPSHOT_RES = {"flink.apache.org", "v1beta1", "flinkstatesnapshots", true};
@@ -39,22 +41,6 @@ static void k8s_time(long long ms, char out[40])
 static bool is(const char *a, const char *b)
 {
     return a && b && strcmp(a, b) == 0;
-}
-
-static void random_id(char out[33])
-{
-    unsigned char b[16] = {0};
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || read(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        for (int i = 0; i < 16; i++)
-            b[i] = (unsigned char)((ts.tv_nsec >> (i % 4 * 8)) ^ (i * 131));
-    }
-    if (fd >= 0)
-        close(fd);
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
 int snapshot_index_job(const json_t *obj, const char **out, int cap)
@@ -118,21 +104,6 @@ static int finalizer_index(const json_t *o)
             return (int)i;
     }
     return -1;
-}
-
-/* The referenced FlinkDeployment's JobManager REST base URL; false when it has none now. */
-static bool jm_base(struct snapshot_ctx *ctx, const char *ns, const char *fdname, char *base,
-                    size_t cap)
-{
-    char key[600];
-    snprintf(key, sizeof(key), "%s/%s-rest", ns, fdname);
-    json_t *svc = informer_get(ctx->services, key);
-    const char *ip = json_path_string(svc, "spec.clusterIP", NULL);
-    bool ok = ip && strcmp(ip, "None") != 0;
-    if (ok)
-        snprintf(base, cap, "http://%s:8081", ip);
-    json_decref(svc);
-    return ok;
 }
 
 static int write_status(struct snapshot_ctx *ctx, json_t *snap, json_t *status, weir_error *err)
@@ -222,7 +193,8 @@ static int reconcile_delete(struct snapshot_ctx *ctx, json_t *snap, long *requeu
         if (!fd) {
             log_warn("savepoint not disposed: its FlinkDeployment is gone", "snapshot",
                      json_path_string(snap, "metadata.name", ""), "path", path);
-        } else if (!running || !jm_base(ctx, ns, fdname, base, sizeof(base))) {
+        } else if (!running ||
+                   !deployment_rest_base(ctx->services, ns, fdname, base, sizeof(base))) {
             event(ctx, snap, EVENT_WARNING, "CleanupFailed",
                   "Cannot dispose the savepoint while the job is not running; retrying");
             *requeue_ms = ctx->cfg ? ctx->cfg->reconcile_interval_ms : 60000;
@@ -344,7 +316,7 @@ int snapshot_reconcile(struct snapshot_ctx *ctx, const char *key, long *requeue_
     }
     const char *jid = json_path_string(fd, "status.jobStatus.jobId", NULL);
     bool running = is(json_path_string(fd, "status.jobStatus.state", ""), "RUNNING");
-    bool reachable = jm_base(ctx, ns, fdname, base, sizeof(base)) &&
+    bool reachable = deployment_rest_base(ctx->services, ns, fdname, base, sizeof(base)) &&
                      is(json_path_string(fd, "status.jobManagerDeploymentStatus", ""), "READY");
     flinkrest fr = {.hc = ctx->rest, .base = base, .timeout_ms = 5000};
     const char *dir = json_path_string(spec, "savepoint.path", NULL);
@@ -364,7 +336,7 @@ int snapshot_reconcile(struct snapshot_ctx *ctx, const char *key, long *requeue_
             goto out;
         }
         char id[33];
-        random_id(id);
+        random_hex(id, 32);
         json_object_set_new(status, "state", json_string("IN_PROGRESS"));
         json_object_set_new(status, "triggerId", json_string(id));
         json_object_set_new(status, "triggerTimestamp", json_string(ts));

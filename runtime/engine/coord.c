@@ -8,6 +8,7 @@
  *
  * Layer: runtime/engine.
  */
+#include "lib/random.h"
 #include "runtime/engine/coord.h"
 
 #include "lib/clock.h"
@@ -59,21 +60,6 @@ struct rt_coord {
     size_t hpos, hlen;
     uint64_t n_completed, n_failed;
 };
-
-void rt_random_hex(char *out, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char buf[64];
-    if (n > sizeof(buf))
-        n = sizeof(buf);
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t got = fd >= 0 ? read(fd, buf, n) : -1;
-    if (fd >= 0)
-        close(fd);
-    for (size_t i = 0; i < n; i++)
-        out[i] = hex[(got == (ssize_t)n ? buf[i] : (unsigned char)rand()) & 15];
-    out[n] = '\0';
-}
 
 int rt_coord_new(const rt_plan *p, const rt_graph *g, const rt_coord_opts *o, rt_coord **out,
                  weir_error *err)
@@ -197,7 +183,7 @@ int rt_coord_begin(rt_coord *c, bool savepoint, bool stop, bool drain, const cha
     }
     if (savepoint) {
         char rnd[13];
-        rt_random_hex(rnd, 12);
+        random_hex(rnd, 12);
         snprintf(c->pend_dir, sizeof(c->pend_dir), "%s/savepoint-%.6s-%s", spdir, c->job_id, rnd);
         snprintf(req->root, sizeof(req->root), "%s", c->pend_dir);
     } else {

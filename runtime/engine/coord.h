@@ -114,7 +114,4 @@ int rt_snapshot_load(const char *path, json_t **meta, char *root, weir_error *er
 int rt_snapshot_check_claimed(const rt_plan *p, const json_t *meta, const char *path,
                               bool ignore_unclaimed, weir_error *err) WEIR_MUST_CHECK;
 
-/* 32 random hex digits (or n) into out (n + 1 bytes). */
-void rt_random_hex(char *out, size_t n);
-
 #endif

@@ -6,6 +6,7 @@
  *
  * Layer: runtime/engine top.
  */
+#include "lib/random.h"
 #include "runtime/engine/job.h"
 
 #include "lib/clock.h"
@@ -182,7 +183,7 @@ rt_job_result rt_job_run(const rt_plan *plan, const rt_job_options *o, rt_job_co
     if (o->job_id[0])
         snprintf(j.job_id, sizeof(j.job_id), "%s", o->job_id);
     else
-        rt_random_hex(j.job_id, 32);
+        random_hex(j.job_id, 32);
     if (o->local_dir)
         snprintf(j.local, sizeof(j.local), "%s/weir-%s", o->local_dir, j.job_id);
     else

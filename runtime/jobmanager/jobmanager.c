@@ -8,6 +8,7 @@
  *
  * Layer: runtime/jobmanager.
  */
+#include "lib/random.h"
 #include "runtime/jobmanager/jobmanager.h"
 
 #include "lib/clock.h"
@@ -139,7 +140,7 @@ jm_trigger *jm_new_trigger(jm *j, const char *id)
     if (id && *id)
         snprintf(t->id, sizeof(t->id), "%s", id);
     else
-        rt_random_hex(t->id, 32);
+        random_hex(t->id, 32);
     t->created_ms = clock_epoch_ms();
     return t;
 }
@@ -588,7 +589,7 @@ int jm_submit(jm *j, const char *job_id, json_t *plan_doc, config *conf, const c
     else if (job->o.job_id[0])
         snprintf(job->id, sizeof(job->id), "%s", job->o.job_id);
     else
-        rt_random_hex(job->id, 32);
+        random_hex(job->id, 32);
     if (jm_find_job(j, job->id)) {
         rc = weir_error_set(err, WEIR_EDUPLICATE, "job %s already exists", job->id);
         goto fail;

@@ -6,6 +6,7 @@
  *
  * Layer: runtime/jobmanager.
  */
+#include "lib/random.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "runtime/jobconf.h"
@@ -984,7 +985,7 @@ static void post_jar_upload(const http_request *req, http_response *resp, void *
         return;
     }
     char uuid[37], hex[33];
-    rt_random_hex(hex, 32);
+    random_hex(hex, 32);
     snprintf(uuid, sizeof(uuid), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
              hex + 20);
     char id[160], path[PATH_MAX + 200];

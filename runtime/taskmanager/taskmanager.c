@@ -11,6 +11,7 @@
  *
  * Layer: runtime/taskmanager top.
  */
+#include "lib/random.h"
 #include "runtime/taskmanager/taskmanager.h"
 
 #include "lib/clock.h"
@@ -780,7 +781,7 @@ int rt_taskmanager_main(int argc, char **argv)
         goto out;
     }
     char rnd[7];
-    rt_random_hex(rnd, 6);
+    random_hex(rnd, 6);
     const char *rid = config_get_string(t.c, "taskmanager.resource-id", NULL);
     if (rid)
         snprintf(t.id, sizeof(t.id), "%s", rid);
