@@ -34,3 +34,11 @@ void clock_sleep_ms(int64_t ms)
     while (nanosleep(&ts, &ts) != 0) {
     }
 }
+
+int64_t clock_parse_k8s_ms(const char *s)
+{
+    struct tm tmv = {0};
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tmv))
+        return 0;
+    return (int64_t)timegm(&tmv) * 1000;
+}

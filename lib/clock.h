@@ -14,6 +14,9 @@ uint64_t clock_mono_ns(void);
 int64_t clock_mono_ms(void);
 /* CLOCK_REALTIME as epoch milliseconds (timestamps in status, metadata and REST answers). */
 int64_t clock_epoch_ms(void);
+/* A Kubernetes timestamp ("2026-11-23T15:47:12Z", RFC 3339 in UTC) as epoch milliseconds, or 0
+ * when `s` is NULL or not such a time. */
+int64_t clock_parse_k8s_ms(const char *s);
 /* Sleeps `ms` milliseconds (<= 0: returns at once). */
 void clock_sleep_ms(int64_t ms);
 

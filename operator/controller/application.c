@@ -25,8 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/random.h"
+#include "lib/clock.h"
+#include "lib/cron.h"
 #include "lib/json.h"
+#include "lib/random.h"
 #include "lib/log.h"
 #include "operator/controller/specdiff.h"
 #include "operator/controller/upgrade.h"
@@ -283,7 +285,7 @@ static int poll_savepoint(const json_t *spec, json_t *status, const json_t *last
             char dedupe[1100];
             snprintf(dedupe, sizeof(dedupe), "upgrade-%s", tid_copy);
             weir_error e2 = {0};
-            if (env->create_snapshot(env->ud, "UPGRADE", op.location, fmt_copy, true, dedupe,
+            if (env->create_snapshot(env->ud, false, "UPGRADE", op.location, fmt_copy, true, dedupe,
                                      &e2) != 0)
                 log_warn("cannot record the upgrade savepoint as a FlinkStateSnapshot", "error",
                          e2.msg);
@@ -353,6 +355,256 @@ static int trim_history(json_t *status, const application_env *env, bool *change
     json_array_remove(hist, 0);
     *changed = true;
     return 0;
+}
+
+/* A manual snapshot's nonce (job.savepointTriggerNonce or job.checkpointTriggerNonce) is
+ * reconciled: lastReconciledSpec takes the spec's value. */
+static void consume_nonce(json_t *status, const char *field, const json_t *value, long long now)
+{
+    json_t *doc = json_loads(
+        json_path_string(status, "reconciliationStatus.lastReconciledSpec", "{}"), 0, NULL);
+    json_t *job = json_path_get(doc, "spec.job");
+    if (json_is_object(job)) {
+        if (value && !json_is_null(value))
+            json_object_set(job, field, (json_t *)value);
+        else
+            json_object_del(job, field);
+        set_last_spec(status, json_object_get(doc, "spec"), false, now);
+    }
+    json_decref(doc);
+}
+
+int application_periodic_next(const config *conf, const char *key, long long last_ms,
+                              long long *next_ms, weir_error *err)
+{
+    *next_ms = -1;
+    const char *v = config_get(conf, key);
+    if (!v || !*v)
+        return 0;
+    long long ms = 0;
+    weir_error de = {0};
+    if (config_get_duration_ms(conf, key, 0, &ms, &de) == 0) {
+        if (ms > 0)
+            *next_ms = last_ms + ms;
+        return 0;
+    }
+    cron *c = NULL;
+    weir_error ce = {0};
+    if (cron_parse(v, &c, &ce) != 0)
+        return weir_error_set(err, ce.code,
+                              "key '%s': '%s' is neither a duration nor a Quartz cron "
+                              "expression (%s)",
+                              key, v, ce.msg);
+    *next_ms = cron_next(c, last_ms);
+    cron_free(c);
+    return 0;
+}
+
+/* The last periodic trigger: the one recorded in status, or the resource's creation (upstream
+ * counts the first period from there). */
+static long long periodic_last(const json_t *fd, const json_t *status, const char *path)
+{
+    long long t = json_path_int(status, path, 0);
+    long long c = clock_parse_k8s_ms(json_path_string(fd, "metadata.creationTimestamp", NULL));
+    return t > c ? t : c;
+}
+
+/* Is a periodic snapshot due now? Otherwise *wait_ms (if smaller) becomes the time to its
+ * next trigger. */
+static bool periodic_due(const application_env *env, const char *key, long long last, long *wait_ms)
+{
+    long long next = -1;
+    weir_error e = {0};
+    if (application_periodic_next(env->conf, key, last, &next, &e) != 0) {
+        log_warn("periodic snapshots disabled", "error", e.msg); /* the validator reports it */
+        return false;
+    }
+    if (next < 0)
+        return false;
+    if (env->now_ms >= next)
+        return true;
+    long long d = next - env->now_ms;
+    if (d < 1000)
+        d = 1000;
+    if (*wait_ms == 0 || d < *wait_ms)
+        *wait_ms = (long)d;
+    return false;
+}
+
+/* Legacy checkpointInfo: a pending manual or periodic checkpoint (its trigger id is Flink's
+ * request id) is polled; a completed one becomes lastCheckpoint and consumes the manual nonce.
+ * A checkpoint never holds the resource: upgrades do not wait for it. */
+static int poll_checkpoint(const json_t *spec, json_t *status, const application_env *env,
+                           weir_error *err)
+{
+    json_t *ci = json_path_get(status, "jobStatus.checkpointInfo");
+    const char *tid = json_string_value(json_object_get(ci, "triggerId"));
+    if (!tid || !*tid || !env->rest)
+        return 0;
+    flinkrest_op op = {0};
+    weir_error e = {0};
+    const char *jid = json_path_string(status, "jobStatus.jobId", "");
+    int rc = flinkrest_checkpoint_status(env->rest, jid, tid, &op, &e);
+    if (rc == WEIR_ENOTFOUND) {
+        op.done = op.failed = true;
+        snprintf(op.failure, sizeof(op.failure), "the job no longer knows checkpoint request %s",
+                 tid);
+    } else if (rc || !op.done) {
+        return 0;
+    }
+    char type[32], msg[1200];
+    snprintf(type, sizeof(type), "%s",
+             json_string_value(json_object_get(ci, "triggerType"))
+                 ? json_string_value(json_object_get(ci, "triggerType"))
+                 : "UNKNOWN");
+    if (op.failed) {
+        snprintf(msg, sizeof(msg), "Checkpoint (%s) failed: %s", type, op.failure);
+        event(env, "Warning", "CheckpointError", msg);
+    } else {
+        json_t *cp = json_pack("{s:I,s:s,s:s}", "timeStamp", (json_int_t)env->now_ms, "triggerType",
+                               type, "formatType", "FULL");
+        json_t *nonce = json_path_get(spec, "job.checkpointTriggerNonce");
+        if (is(type, "MANUAL") && nonce && !json_is_null(nonce))
+            json_object_set(cp, "triggerNonce", nonce);
+        json_object_set_new(ci, "lastCheckpoint", cp);
+        char path[1024];
+        bool found = false;
+        if (flinkrest_latest_checkpoint(env->rest, jid, path, sizeof(path), &found, &e) != 0 ||
+            !found)
+            snprintf(path, sizeof(path), "checkpoint %llu", (unsigned long long)op.checkpoint_id);
+        snprintf(msg, sizeof(msg), "Checkpoint (%s) completed: %s", type, path);
+        event(env, "Normal", "CheckpointCompleted", msg);
+    }
+    if (is(type, "MANUAL")) /* consumed either way, as upstream */
+        consume_nonce(status, "checkpointTriggerNonce",
+                      json_path_get(spec, "job.checkpointTriggerNonce"), env->now_ms);
+    json_object_del(ci, "triggerId");
+    json_object_del(ci, "triggerTimestamp");
+    json_object_del(ci, "triggerType");
+    json_object_del(ci, "formatType");
+    return wal(env, status, "checkpoint-completed", err);
+}
+
+/* A running job with nothing to upgrade: manual (nonce) and periodic savepoints, then
+ * checkpoints, each as a FlinkStateSnapshot resource or a legacy trigger in status; the legacy
+ * savepoint history is trimmed. One trigger per round. */
+static int take_snapshots(const json_t *fd, const json_t *spec, const json_t *lspec, json_t *status,
+                          const application_env *env, application_plan *plan, weir_error *err)
+{
+    int rc = 0;
+    json_t *js = obj_at(status, "jobStatus");
+    const char *jstate = json_string_value(json_object_get(js, "state"));
+    const char *jid = json_string_value(json_object_get(js, "jobId"));
+    char msg[300], id[33];
+    long wait = 0;
+    if (!env->create_snapshot && (rc = poll_checkpoint(spec, status, env, err)))
+        return rc;
+    for (int k = 0; k < 2; k++) {
+        bool cp = k == 1;
+        const char *what = cp ? "checkpoint" : "savepoint";
+        const char *nonce_field = cp ? "checkpointTriggerNonce" : "savepointTriggerNonce";
+        const char *info = cp ? "checkpointInfo" : "savepointInfo";
+        const char *ts_field =
+            cp ? "lastPeriodicCheckpointTimestamp" : "lastPeriodicSavepointTimestamp";
+        char ts_path[96];
+        snprintf(ts_path, sizeof(ts_path), "jobStatus.%s.%s", info, ts_field);
+        json_t *want =
+            json_path_get(spec, cp ? "job.checkpointTriggerNonce" : "job.savepointTriggerNonce");
+        json_t *have =
+            json_path_get(lspec, cp ? "job.checkpointTriggerNonce" : "job.savepointTriggerNonce");
+        bool manual = want && !json_is_null(want) && !(have && json_equal(want, have));
+        bool periodic = periodic_due(env,
+                                     cp ? "kubernetes.operator.periodic.checkpoint.interval"
+                                        : "kubernetes.operator.periodic.savepoint.interval",
+                                     periodic_last(fd, status, ts_path), &wait);
+        if (!(manual || periodic) || !is(jstate, "RUNNING") || !env->rest)
+            continue;
+        if (!env->create_snapshot && json_path_get(obj_at(js, info), "triggerId"))
+            continue; /* one legacy trigger of a kind at a time */
+        const char *type = manual ? "MANUAL" : "PERIODIC";
+        if (!cp && !savepoint_dir(env)) {
+            if (manual) {
+                event(env, "Warning", "SavepointError",
+                      "Cannot trigger a savepoint: state.savepoints.dir is not set");
+                consume_nonce(status, nonce_field, want, env->now_ms);
+                rc = wal(env, status, "savepoint-refused", err);
+            }
+            return rc;
+        }
+        if (env->create_snapshot) {
+            /* FlinkStateSnapshot resources: the snapshot controller takes it. Periodic: the
+             * time first (a crash skips one period, never duplicates); manual: the resource
+             * first, deduplicated by generation and nonce, then the nonce. */
+            char dedupe[200];
+            weir_error e = {0};
+            if (!manual) {
+                json_object_set_new(obj_at(js, info), ts_field, json_integer(env->now_ms));
+                if ((rc = wal(env, status, "periodic-snapshot", err)))
+                    return rc;
+                snprintf(dedupe, sizeof(dedupe), "periodic-%s-%lld", what, env->now_ms);
+            } else {
+                char *nv = json_dumps(want, JSON_ENCODE_ANY | JSON_COMPACT);
+                snprintf(dedupe, sizeof(dedupe), "manual-%s%lld-%s", cp ? "checkpoint-" : "",
+                         json_path_int(fd, "metadata.generation", 0), nv ? nv : "");
+                free(nv);
+            }
+            if (env->create_snapshot(env->ud, cp, type, cp ? NULL : savepoint_dir(env),
+                                     cp ? "FULL" : savepoint_format(env), false, dedupe, &e) != 0) {
+                log_warn("cannot create a FlinkStateSnapshot", "error", e.msg);
+                plan->requeue_ms = env->progress_ms;
+                return 0;
+            }
+            if (manual) {
+                consume_nonce(status, nonce_field, want, env->now_ms);
+                if ((rc = wal(env, status, "manual-snapshot", err)))
+                    return rc;
+            }
+            snprintf(msg, sizeof(msg), "Created a %s %s FlinkStateSnapshot",
+                     manual ? "manual" : "periodic", what);
+            event(env, "Normal", cp ? "CheckpointTriggered" : "SavepointTriggered", msg);
+            plan->requeue_ms = env->progress_ms;
+            return 0;
+        }
+        weir_error e = {0};
+        char req[33];
+        if (cp) {
+            /* Flink's checkpoint trigger chooses the request id; a lost trigger is only
+             * triggered again (an extra checkpoint loses nothing) */
+            if (flinkrest_trigger_checkpoint(env->rest, jid, "FULL", req, &e) != 0) {
+                log_warn("checkpoint not accepted", "error", e.msg);
+                plan->requeue_ms = env->progress_ms;
+                return 0;
+            }
+            snprintf(id, sizeof(id), "%s", req);
+        } else {
+            random_hex(id, 32);
+        }
+        json_t *ti = obj_at(js, info);
+        json_object_set_new(ti, "triggerId", json_string(id));
+        json_object_set_new(ti, "triggerTimestamp", json_integer(env->now_ms));
+        json_object_set_new(ti, "triggerType", json_string(type));
+        json_object_set_new(ti, "formatType", json_string(cp ? "FULL" : savepoint_format(env)));
+        if (!manual)
+            json_object_set_new(ti, ts_field, json_integer(env->now_ms));
+        if ((rc = wal(env, status, cp ? "checkpoint-trigger" : "savepoint-trigger", err)))
+            return rc;
+        if (!cp && flinkrest_trigger_savepoint(env->rest, jid, savepoint_dir(env),
+                                               savepoint_format(env), id, req, &e) != 0)
+            log_warn("savepoint not accepted yet; polling will retry", "error", e.msg);
+        snprintf(msg, sizeof(msg), "Triggering a %s %s", manual ? "manual" : "periodic", what);
+        event(env, "Normal", cp ? "CheckpointTriggered" : "SavepointTriggered", msg);
+        plan->requeue_ms = env->progress_ms;
+        return 0;
+    }
+    if (wait > 0 && (!plan->requeue_ms || wait < plan->requeue_ms))
+        plan->requeue_ms = wait;
+    if (json_path_get(status, "jobStatus.checkpointInfo.triggerId") &&
+        (!plan->requeue_ms || plan->requeue_ms > env->progress_ms))
+        plan->requeue_ms = env->progress_ms;
+    bool trimmed = false;
+    if (!env->create_snapshot && is(jstate, "RUNNING"))
+        rc = trim_history(status, env, &trimmed);
+    return rc;
 }
 
 int application_reconcile(const json_t *fd, json_t *status, const application_env *env,
@@ -477,8 +729,15 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
             plan->requeue_ms = env->progress_ms;
             goto out;
         }
+        /* job.restart.failed: a FAILED job is redeployed with the same spec, restoring the
+         * latest checkpoint recorded above (upstream's restart of failed jobs) */
+        bool restart_failed = is(jstate, "FAILED") && is(recon_state, "DEPLOYED") &&
+                              diff < SPEC_DIFF_UPGRADE &&
+                              conf_bool(env, "kubernetes.operator.job.restart.failed", false);
+        if (restart_failed)
+            event(env, "Warning", "RestartUnhealthyJob", "Restarting failed job");
         bool need = diff >= SPEC_DIFF_UPGRADE || is(jstate, "CANCELLING") ||
-                    (is(recon_state, "UPGRADING") && terminal(jstate)) || rolling;
+                    (is(recon_state, "UPGRADING") && terminal(jstate)) || rolling || restart_failed;
         bool upgrading_w3 = is(recon_state, "UPGRADING") && !need;
         if (upgrading_w3) {
             /* W3 was written: (re)create the cluster and mark the upgrade deployed */
@@ -635,13 +894,15 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
         /* running, nothing to upgrade: small changes, snapshots */
         json_t *l = json_deep_copy(spec);
         json_t *lj = json_object_get(l, "job");
-        /* the savepoint nonce advances only when its savepoint completes */
-        json_object_set(lj, "savepointTriggerNonce",
-                        json_path_get(lspec, "job.savepointTriggerNonce")
-                            ? json_path_get(lspec, "job.savepointTriggerNonce")
-                            : json_null());
-        if (!json_path_get(lspec, "job.savepointTriggerNonce"))
-            json_object_del(lj, "savepointTriggerNonce");
+        /* a snapshot nonce advances only when its snapshot is taken */
+        for (int k = 0; k < 2; k++) {
+            const char *f = k ? "checkpointTriggerNonce" : "savepointTriggerNonce";
+            json_t *have = json_object_get(json_object_get(lspec, "job"), f);
+            if (have)
+                json_object_set(lj, f, have);
+            else
+                json_object_del(lj, f);
+        }
         bool spec_moved = !json_equal(l, lspec);
         if (spec_moved) /* IGNORE/SCALE changes are taken over without a restart */
             set_last_spec(status, l, false, env->now_ms);
@@ -651,99 +912,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                                                     status);
         json_decref(l);
 
-        json_t *want_nonce = json_path_get(spec, "job.savepointTriggerNonce");
-        json_t *have_nonce = json_path_get(lspec, "job.savepointTriggerNonce");
-        bool manual = want_nonce && !json_is_null(want_nonce) &&
-                      !(have_nonce && json_equal(want_nonce, have_nonce));
-        long long interval = 0;
-        weir_error ce = {0};
-        if (config_get_duration_ms(env->conf, "kubernetes.operator.periodic.savepoint.interval", 0,
-                                   &interval, &ce))
-            interval = 0;
-        long long lastp =
-            json_path_int(status, "jobStatus.savepointInfo.lastPeriodicSavepointTimestamp", 0);
-        bool periodic = interval > 0 && env->now_ms - lastp >= interval;
-        if ((manual || periodic) && is(jstate, "RUNNING") && env->rest) {
-            if (!savepoint_dir(env)) {
-                if (manual) {
-                    event(env, "Warning", "SavepointError",
-                          "Cannot trigger a savepoint: state.savepoints.dir is not set");
-                    json_t *l2 = json_deep_copy(lspec);
-                    json_object_set(json_object_get(l2, "job"), "savepointTriggerNonce",
-                                    want_nonce);
-                    set_last_spec(status, l2, false, env->now_ms);
-                    json_decref(l2);
-                }
-                goto out;
-            }
-            if (env->create_snapshot) {
-                /* FlinkStateSnapshot resources: the snapshot controller takes it. Periodic:
-                 * the time first (a crash skips one period, never duplicates); manual: the
-                 * resource first, deduplicated by generation and nonce, then the nonce. */
-                char dedupe[200];
-                weir_error e = {0};
-                if (!manual) {
-                    json_object_set_new(obj_at(js, "savepointInfo"),
-                                        "lastPeriodicSavepointTimestamp",
-                                        json_integer(env->now_ms));
-                    if ((rc = wal(env, status, "periodic-snapshot", err)))
-                        goto out;
-                    snprintf(dedupe, sizeof(dedupe), "periodic-%lld", env->now_ms);
-                } else {
-                    char *nv = json_dumps(want_nonce, JSON_ENCODE_ANY | JSON_COMPACT);
-                    snprintf(dedupe, sizeof(dedupe), "manual-%lld-%s",
-                             json_path_int(fd, "metadata.generation", 0), nv ? nv : "");
-                    free(nv);
-                }
-                if (env->create_snapshot(env->ud, manual ? "MANUAL" : "PERIODIC",
-                                         savepoint_dir(env), savepoint_format(env), false, dedupe,
-                                         &e) != 0) {
-                    log_warn("cannot create a FlinkStateSnapshot", "error", e.msg);
-                    plan->requeue_ms = env->progress_ms;
-                    goto out;
-                }
-                if (manual) {
-                    json_t *l2 = json_deep_copy(lspec);
-                    json_object_set(json_object_get(l2, "job"), "savepointTriggerNonce",
-                                    want_nonce);
-                    set_last_spec(status, l2, false, env->now_ms);
-                    json_decref(l2);
-                    if ((rc = wal(env, status, "manual-snapshot", err)))
-                        goto out;
-                }
-                snprintf(msg, sizeof(msg), "Created a %s savepoint FlinkStateSnapshot",
-                         manual ? "manual" : "periodic");
-                event(env, "Normal", "SavepointTriggered", msg);
-                plan->requeue_ms = env->progress_ms;
-                goto out;
-            }
-            random_hex(id, 32);
-            const char *type = manual ? "MANUAL" : "PERIODIC";
-            set_trigger(status, id, type, savepoint_format(env), env->now_ms);
-            if (!manual)
-                json_object_set_new(obj_at(js, "savepointInfo"), "lastPeriodicSavepointTimestamp",
-                                    json_integer(env->now_ms));
-            if ((rc = wal(env, status, "savepoint-trigger", err)))
-                goto out;
-            char req[33];
-            weir_error e = {0};
-            if (flinkrest_trigger_savepoint(
-                    env->rest, json_string_value(json_object_get(js, "jobId")), savepoint_dir(env),
-                    savepoint_format(env), id, req, &e) != 0)
-                log_warn("savepoint not accepted yet; polling will retry", "error", e.msg);
-            snprintf(msg, sizeof(msg), "Triggering a %s savepoint", manual ? "manual" : "periodic");
-            event(env, "Normal", "SavepointTriggered", msg);
-            plan->requeue_ms = env->progress_ms;
-            goto out;
-        }
-        if (interval > 0 && !plan->requeue_ms) {
-            long long due = lastp + interval - env->now_ms;
-            plan->requeue_ms = due < 1000 ? 1000 : (long)due;
-        }
-        bool trimmed = false;
-        if (!env->create_snapshot && is(jstate, "RUNNING") &&
-            (rc = trim_history(status, env, &trimmed)))
-            goto out;
+        rc = take_snapshots(fd, spec, lspec, status, env, plan, err);
         goto out;
     }
 

@@ -2,8 +2,9 @@
  * application.h - the job lifecycle of an application FlinkDeployment (upstream's
  * ApplicationReconciler and AbstractJobReconciler, reference §2.3-2.5 and §2.8): first
  * deployment with a job id recorded before submission, savepoint / last-state / stateless
- * upgrades, suspend and resume, savepointRedeployNonce, and manual and periodic savepoints in
- * the legacy `savepointInfo` status.
+ * upgrades, suspend and resume, savepointRedeployNonce, restarts of failed jobs
+ * (job.restart.failed), and manual and periodic savepoints and checkpoints (FlinkStateSnapshot
+ * resources, or the legacy `savepointInfo` / `checkpointInfo` status).
  *
  * Status is the write-ahead log. Every irreversible step is preceded by a status write that
  * names it, so an operator killed at any point resumes at the right step:
@@ -45,10 +46,12 @@ typedef struct application_env {
     void (*event)(void *ud, const char *type, const char *reason, const char *msg);
     /* With FlinkStateSnapshot resources (kubernetes.operator.snapshot.resource.enabled, the
      * default): creates one for a MANUAL, PERIODIC or UPGRADE savepoint (`path`: the target
-     * directory, or with `already_exists` the savepoint itself), unless one carrying the same
-     * `dedupe` key exists already. NULL: the legacy savepointInfo triggers are used. */
-    int (*create_snapshot)(void *ud, const char *trigger_type, const char *path, const char *format,
-                           bool already_exists, const char *dedupe, weir_error *err);
+     * directory, or with `already_exists` the savepoint itself) or, with `checkpoint`, a MANUAL
+     * or PERIODIC checkpoint, unless one carrying the same `dedupe` key exists already. NULL:
+     * the legacy savepointInfo / checkpointInfo triggers are used. */
+    int (*create_snapshot)(void *ud, bool checkpoint, const char *trigger_type, const char *path,
+                           const char *format, bool already_exists, const char *dedupe,
+                           weir_error *err);
     void *ud;
 } application_env;
 
@@ -74,6 +77,15 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
  * jobStatus.upgradeSavepointPath) of `status`. Returns a new reference.
  */
 json_t *application_deploy_spec(const json_t *spec, const json_t *status);
+
+/*
+ * A periodic snapshot interval (`key`: kubernetes.operator.periodic.savepoint.interval or
+ * .checkpoint.interval): a duration ("10 s"; unset or 0 disables) or a Quartz cron expression
+ * ("0 0 * * * ?"), as upstream. *next_ms: the first trigger time after `last_ms`, or -1 when
+ * disabled. Returns 0, or an error naming the key when the value is neither.
+ */
+int application_periodic_next(const config *conf, const char *key, long long last_ms,
+                              long long *next_ms, weir_error *err) WEIR_MUST_CHECK;
 
 /* Names the write points of the WAL for the crash-point test (WEIR_CRASHPOINT=name kills the
  * operator right after that write in test builds (WEIR_TESTING, the sanitizer build); a

@@ -14,8 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/random.h"
 #include "lib/strmap.h"
 #include "operator/controller/application.h"
 #include "operator/controller/children.h"
@@ -372,6 +374,131 @@ static void set_lifecycle(json_t *status)
 /* --- deletion ------------------------------------------------------------------------------------
  */
 
+/* kubernetes.operator.job.savepoint-on-deletion: a running application job is stopped with a
+ * savepoint before its cluster goes. The trigger id is written first (the WAL), the result is
+ * polled without waiting, and the location is recorded in status and in a Normal event, so it
+ * outlives the resource in the event log. A failed savepoint is tried again; a job that is not
+ * running, or a JobManager that does not answer, is deleted as upstream does. *hold: the
+ * deletion waits. */
+static int savepoint_on_deletion(struct deployment_ctx *ctx, json_t *fd, json_t *status, bool *hold,
+                                 long *requeue_ms, weir_error *err)
+{
+    *hold = false;
+    const char *name = json_path_string(fd, "metadata.name", "");
+    const char *ns = json_path_string(fd, "metadata.namespace", "default");
+    if (!json_path_get(fd, "spec.job") || !ctx->rest)
+        return 0;
+    config *defaults =
+        ctx->cfg
+            ? opconfig_defaults_for(ctx->cfg, ns, json_path_string(fd, "spec.flinkVersion", NULL))
+            : NULL;
+    config *conf = NULL;
+    bool on = false;
+    const char *dir = NULL;
+    weir_error ce = {0};
+    int rc = 0;
+    if (children_resource_config(fd, defaults, &conf, &ce) == 0) {
+        if (config_get_bool(conf, "kubernetes.operator.job.savepoint-on-deletion", false, &on, &ce))
+            on = false;
+        dir = config_get(conf, "state.savepoints.dir");
+        if (!dir)
+            dir = config_get(conf, "execution.checkpointing.savepoint-dir");
+    }
+    const char *jid = json_path_string(status, "jobStatus.jobId", NULL);
+    const char *tid = json_path_string(status, "jobStatus.savepointInfo.triggerId", NULL);
+    bool deleting_sp =
+        tid &&
+        strcmp(json_path_string(status, "jobStatus.savepointInfo.triggerType", ""), "UPGRADE") == 0;
+    char base[128];
+    if (!on || !jid || !dir || !deployment_rest_base(ctx->services, ns, name, base, sizeof(base)))
+        goto out;
+    flinkrest fr = {.hc = ctx->rest, .base = base, .timeout_ms = 5000};
+    weir_error e = {0};
+    bool running = strcmp(json_path_string(status, "jobStatus.state", ""), "RUNNING") == 0;
+    char req[33];
+    if (!deleting_sp) {
+        if (!running)
+            goto out; /* nothing runs: nothing to save */
+        char id[33];
+        random_hex(id, 32);
+        json_t *si = json_path_get(status, "jobStatus.savepointInfo");
+        if (!json_is_object(si)) {
+            si = json_object();
+            (void)!json_path_set(status, "jobStatus.savepointInfo", si);
+        }
+        json_object_set_new(si, "triggerId", json_string(id));
+        json_object_set_new(si, "triggerType", json_string("UPGRADE"));
+        json_object_set_new(si, "triggerTimestamp", json_integer(wall_ms(ctx)));
+        json_object_set_new(si, "formatType", json_string("CANONICAL"));
+        if ((rc = write_status(ctx, fd, status, err)))
+            goto out;
+        application_crashpoint("deletion-savepoint-trigger");
+        event(ctx, fd, EVENT_NORMAL, "Suspended",
+              "Stopping the job with a savepoint before deletion");
+        if (flinkrest_stop_with_savepoint(&fr, jid, dir, false, id, req, &e) != 0)
+            log_warn("stop-with-savepoint before deletion not accepted yet", "name", name, "error",
+                     e.msg);
+        *hold = true;
+        *requeue_ms = ctx->cfg ? ctx->cfg->progress_check_interval_ms : 2000;
+        goto out;
+    }
+    flinkrest_op op = {0};
+    int src = flinkrest_savepoint_status(&fr, jid, tid, &op, &e);
+    int stop = 0;
+    if (src == WEIR_ENOTFOUND && running) { /* never reached the JobManager: send it again */
+        stop = flinkrest_stop_with_savepoint(&fr, jid, dir, false, tid, req, &e);
+        if (stop)
+            log_warn("stop-with-savepoint before deletion not accepted", "name", name, "error",
+                     e.msg);
+    }
+    bool gone = stop == WEIR_ENOTFOUND || stop == WEIR_ECONFLICT; /* the job is not running */
+    if (src == WEIR_ENOTFOUND && running && !gone) {
+        *hold = true;
+    } else if (gone) {
+        json_t *si = json_path_get(status, "jobStatus.savepointInfo");
+        json_object_del(si, "triggerId");
+        json_object_del(si, "triggerTimestamp");
+        json_object_del(si, "triggerType");
+        json_object_del(si, "formatType");
+        log_info("the job is not running: deleted without a savepoint", "name", name);
+        rc = write_status(ctx, fd, status, err);
+    } else if (src == WEIR_ENOTFOUND || (src == 0 && op.done)) {
+        json_t *si = json_path_get(status, "jobStatus.savepointInfo");
+        json_object_del(si, "triggerId");
+        json_object_del(si, "triggerTimestamp");
+        json_object_del(si, "triggerType");
+        json_object_del(si, "formatType");
+        char msg[1300];
+        if (src == 0 && !op.failed) {
+            json_t *sp =
+                json_pack("{s:I,s:s,s:s,s:s}", "timeStamp", (json_int_t)wall_ms(ctx), "location",
+                          op.location, "triggerType", "UPGRADE", "formatType", "CANONICAL");
+            json_object_set_new(si, "lastSavepoint", sp);
+            (void)!json_path_set(status, "jobStatus.upgradeSavepointPath",
+                                 json_string(op.location));
+            snprintf(msg, sizeof(msg), "Savepoint (UPGRADE) completed before deletion: %s",
+                     op.location);
+            event(ctx, fd, EVENT_NORMAL, "SavepointCompleted", msg);
+            log_info("savepoint taken before deletion", "name", name, "location", op.location);
+        } else {
+            snprintf(msg, sizeof(msg), "Savepoint before deletion failed (trying again): %s",
+                     src ? "the JobManager no longer knows the trigger" : op.failure);
+            event(ctx, fd, EVENT_WARNING, "SavepointError", msg);
+            *hold = true; /* upstream: the deletion fails and is retried; state is never lost */
+        }
+        if ((rc = write_status(ctx, fd, status, err)))
+            goto out;
+    } else {
+        *hold = true; /* in progress, or the JobManager did not answer this time */
+    }
+    if (*hold)
+        *requeue_ms = ctx->cfg ? ctx->cfg->progress_check_interval_ms : 2000;
+out:
+    config_free(conf);
+    config_free(defaults);
+    return rc;
+}
+
 static int reconcile_delete(struct deployment_ctx *ctx, const json_t *fd, long *requeue_ms,
                             weir_error *err)
 {
@@ -420,7 +547,15 @@ static int reconcile_delete(struct deployment_ctx *ctx, const json_t *fd, long *
         *requeue_ms = 100;
         return 0;
     }
+    bool hold = false;
+    int src = savepoint_on_deletion(ctx, (json_t *)fd, status, &hold, requeue_ms, err);
     json_decref(status);
+    if (src == WEIR_ECONFLICT) {
+        *requeue_ms = 100;
+        return 0;
+    }
+    if (src || hold)
+        return src;
     /* delete what is still there; wait until the Deployments are gone */
     char names[5][300];
     const char *kinds[5] = {"Ingress", "Deployment", "Deployment", "Service", "Service"};
@@ -588,6 +723,19 @@ static int validate_flink_config(const json_t *fd, const config *defaults, weir_
                                 config_origin(flink, *k), *k, ll);
     }
     config_free(flink);
+    if (rc)
+        return rc;
+    /* operator keys of the resource: periodic snapshot intervals are durations or cron */
+    config *own = NULL;
+    if ((rc = children_resource_config(fd, defaults, &own, err)))
+        return rc;
+    static const char *const PERIODIC[] = {"kubernetes.operator.periodic.savepoint.interval",
+                                           "kubernetes.operator.periodic.checkpoint.interval",
+                                           NULL};
+    long long next;
+    for (const char *const *k = PERIODIC; !rc && *k; k++)
+        rc = application_periodic_next(own, *k, 0, &next, err);
+    config_free(own);
     return rc;
 }
 
@@ -828,17 +976,9 @@ static json_t *snapshots_of(struct deployment_ctx *ctx, const json_t *fd)
     return out;
 }
 
-static long long k8s_time_ms(const char *s)
-{
-    struct tm tmv = {0};
-    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tmv))
-        return 0;
-    return (long long)timegm(&tmv) * 1000;
-}
-
-static int app_create_snapshot(void *ud, const char *trigger_type, const char *path,
-                               const char *format, bool already_exists, const char *dedupe,
-                               weir_error *err)
+static int app_create_snapshot(void *ud, bool checkpoint, const char *trigger_type,
+                               const char *path, const char *format, bool already_exists,
+                               const char *dedupe, weir_error *err)
 {
     struct app_write_ud *w = ud;
     json_t *all = snapshots_of(w->ctx, w->fd);
@@ -860,8 +1000,8 @@ static int app_create_snapshot(void *ud, const char *trigger_type, const char *p
     if (config_get_bool(w->conf, "kubernetes.operator.savepoint.dispose-on-delete", false, &dispose,
                         &e))
         dispose = false;
-    json_t *obj = snapshot_object(w->fd, false, trigger_type, path, format, dispose, already_exists,
-                                  wall_ms(w->ctx));
+    json_t *obj = snapshot_object(w->fd, checkpoint, trigger_type, path, format, dispose,
+                                  already_exists, wall_ms(w->ctx));
     (void)!json_path_set(obj, "metadata.annotations",
                          json_pack("{s:s}", SNAPSHOT_DEDUPE_ANNOTATION, dedupe));
     /* owned by the resource: deleting the FlinkDeployment removes its snapshots */
@@ -882,6 +1022,54 @@ static int app_create_snapshot(void *ud, const char *trigger_type, const char *p
  * savepointInfo.lastSavepoint, and PERIODIC/UPGRADE savepoints beyond
  * savepoint.history.max.count or older than max.age are deleted (their finalizer disposes them
  * when disposeOnDelete), always keeping the newest completed one and the newest one. */
+/* Deletes the operator's snapshots of one kind beyond `max_count` or older than `max_age` (< 0:
+ * no age limit): savepoints triggered PERIODIC or UPGRADE, checkpoints triggered PERIODIC.
+ * The newest, `keep` and snapshots in progress stay. */
+static void prune_snapshots(struct deployment_ctx *ctx, json_t *all, bool checkpoint,
+                            long long max_count, long long max_age, const json_t *keep,
+                            long long now)
+{
+    size_t i;
+    json_t *o;
+    weir_error e = {0};
+    json_t *cand = json_array(); /* newest first */
+    json_array_foreach(all, i, o)
+    {
+        const char *tt = json_path_string(o, "metadata.labels[\"snapshot.trigger-type\"]", "");
+        bool kind = checkpoint ? json_path_get(o, "spec.checkpoint") != NULL
+                               : json_path_get(o, "spec.savepoint") != NULL;
+        bool ours = strcmp(tt, "PERIODIC") == 0 || (!checkpoint && strcmp(tt, "UPGRADE") == 0);
+        if (!kind || !ours || json_path_get(o, "metadata.deletionTimestamp"))
+            continue;
+        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        size_t at = 0;
+        json_t *c;
+        json_array_foreach(cand, at, c)
+        {
+            if (clock_parse_k8s_ms(json_path_string(c, "metadata.creationTimestamp", NULL)) < ts)
+                break;
+        }
+        json_array_insert(cand, at, o);
+    }
+    json_array_foreach(cand, i, o)
+    {
+        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        bool over = (long long)i >= max_count || (max_age >= 0 && ts > 0 && now - ts > max_age);
+        if (!over || i == 0 || o == keep)
+            continue;
+        if (strcmp(json_path_string(o, "status.state", ""), "IN_PROGRESS") == 0)
+            continue;
+        const char *sname = json_path_string(o, "metadata.name", "");
+        int rc = kube_delete(ctx->kc, &SNAPSHOT_RES,
+                             json_path_string(o, "metadata.namespace", NULL), sname, NULL, &e);
+        if (rc && rc != WEIR_ENOTFOUND)
+            log_warn("cannot delete an old FlinkStateSnapshot", "name", sname, "error", e.msg);
+        else
+            log_info("deleted an old FlinkStateSnapshot (snapshot history)", "name", sname);
+    }
+    json_decref(cand);
+}
+
 static void observe_snapshots(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
                               const config *rconf, long long now)
 {
@@ -894,7 +1082,7 @@ static void observe_snapshots(struct deployment_ctx *ctx, const json_t *fd, json
         if (strcmp(json_path_string(o, "status.state", ""), "COMPLETED") != 0 ||
             !json_path_get(o, "spec.savepoint"))
             continue;
-        long long ts = k8s_time_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
         if (ts >= newest_done_ts) {
             newest_done_ts = ts;
             newest_done = o;
@@ -907,7 +1095,8 @@ static void observe_snapshots(struct deployment_ctx *ctx, const json_t *fd, json
             si = json_object();
             json_object_set_new(js, "savepointInfo", si);
         }
-        long long rts = k8s_time_ms(json_path_string(newest_done, "status.resultTimestamp", NULL));
+        long long rts =
+            clock_parse_k8s_ms(json_path_string(newest_done, "status.resultTimestamp", NULL));
         json_t *sp = json_pack(
             "{s:I,s:s,s:s,s:s}", "timeStamp", (json_int_t)(rts ? rts : newest_done_ts), "location",
             json_path_string(newest_done, "status.path", ""), "triggerType",
@@ -934,41 +1123,12 @@ static void observe_snapshots(struct deployment_ctx *ctx, const json_t *fd, json
     }
     if (max_count < 1)
         max_count = 1;
-    /* candidates, newest first */
-    json_t *cand = json_array();
-    json_array_foreach(all, i, o)
-    {
-        const char *tt = json_path_string(o, "metadata.labels[\"snapshot.trigger-type\"]", "");
-        if (!json_path_get(o, "spec.savepoint") || json_path_get(o, "metadata.deletionTimestamp") ||
-            (strcmp(tt, "PERIODIC") != 0 && strcmp(tt, "UPGRADE") != 0))
-            continue;
-        long long ts = k8s_time_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
-        size_t at = 0;
-        json_t *c;
-        json_array_foreach(cand, at, c)
-        {
-            if (k8s_time_ms(json_path_string(c, "metadata.creationTimestamp", NULL)) < ts)
-                break;
-        }
-        json_array_insert(cand, at, o);
-    }
-    json_array_foreach(cand, i, o)
-    {
-        long long ts = k8s_time_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
-        bool over = (long long)i >= max_count || (ts > 0 && now - ts > max_age);
-        if (!over || i == 0 || o == newest_done)
-            continue;
-        if (strcmp(json_path_string(o, "status.state", ""), "IN_PROGRESS") == 0)
-            continue;
-        const char *sname = json_path_string(o, "metadata.name", "");
-        int rc = kube_delete(ctx->kc, &SNAPSHOT_RES,
-                             json_path_string(o, "metadata.namespace", NULL), sname, NULL, &e);
-        if (rc && rc != WEIR_ENOTFOUND)
-            log_warn("cannot delete an old FlinkStateSnapshot", "name", sname, "error", e.msg);
-        else
-            log_info("deleted an old FlinkStateSnapshot (savepoint history)", "name", sname);
-    }
-    json_decref(cand);
+    prune_snapshots(ctx, all, false, max_count, max_age, newest_done, now);
+    /* periodic checkpoint snapshots: as many as the job retains checkpoints */
+    long long retained = 1;
+    if (config_get_int(rconf, "state.checkpoints.num-retained", 1, &retained, &e) || retained < 1)
+        retained = 1;
+    prune_snapshots(ctx, all, true, retained, -1, NULL, now);
     json_decref(all);
 }
 

@@ -181,7 +181,23 @@ check "the savepoint history is bounded by max.count (2): $hn entries" test "${h
 gone() { [[ ! -e $(host_path "$fp") ]]; }
 check "a trimmed periodic savepoint was disposed ($fp removed)" retry 30 gone
 
+# checkpointTriggerNonce (legacy checkpointInfo): a manual checkpoint, the nonce recorded
+patch '{"spec":{"job":{"checkpointTriggerNonce":11},"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"0"}}}'
+cp_done() { [[ $(st jobStatus.checkpointInfo.lastCheckpoint.triggerNonce) == 11 && $(st jobStatus.checkpointInfo.lastCheckpoint.triggerType) == MANUAL && -z $(st jobStatus.checkpointInfo.triggerId) ]]; }
+check "checkpointTriggerNonce: a MANUAL checkpoint completes (checkpointInfo.lastCheckpoint)" retry 60 cp_done
+check "a CheckpointCompleted event names the checkpoint" bash -c "kubectl -n $NS get events --field-selector involvedObject.name=counts,reason=CheckpointCompleted -o jsonpath='{.items[*].message}' | grep -q 'chk-'"
+
+# job.savepoint-on-deletion: the job is stopped with a savepoint before its cluster goes
+patch '{"spec":{"flinkConfiguration":{"kubernetes.operator.job.savepoint-on-deletion":"true"}}}'
+check "savepoint-on-deletion set: STABLE" retry 60 running_stable
 kubectl -n "$NS" delete flinkdep counts --wait=false >/dev/null
+del_sp=""
+del_event() {
+    del_sp=$(kubectl -n "$NS" get events --field-selector involvedObject.name=counts,reason=SavepointCompleted -o jsonpath='{range .items[*]}{.message}{"\n"}{end}' | sed -n 's/.*before deletion: //p' | tail -1)
+    [[ -n $del_sp ]]
+}
+check "deleting the resource stops the job with a savepoint first (event SavepointCompleted)" retry 120 del_event
+check "the deletion savepoint's files exist ($del_sp)" test -f "$(host_path "$del_sp")/_metadata"
 deleted() { ! kubectl -n "$NS" get flinkdep counts >/dev/null 2>&1 && [[ -z $(kubectl -n "$NS" get deploy -l app=counts -o name 2>/dev/null) ]]; }
 check "deletion removes the resource and its cluster" retry 120 deleted
 finish

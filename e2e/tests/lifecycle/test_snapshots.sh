@@ -135,6 +135,15 @@ check "a snapshot of a missing FlinkDeployment reports the error in status" retr
 kubectl -n "$NS" delete flinkstatesnapshot user-sp --wait=true --timeout=60s >/dev/null 2>&1
 check "deleting a completed snapshot with disposeOnDelete disposes its savepoint" bash -c "! test -e '$(host_path "$up")'"
 
+# 2b. checkpointTriggerNonce -> a MANUAL checkpoint snapshot
+patch '{"spec":{"job":{"checkpointTriggerNonce":5}}}'
+mcp_name() { kubectl -n "$NS" get flinkstatesnapshot -l snapshot.trigger-type=MANUAL,snapshot.type=CHECKPOINT -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }
+has_mcp() { [[ -n $(mcp_name) ]]; }
+check "checkpointTriggerNonce creates a MANUAL checkpoint FlinkStateSnapshot" retry 60 has_mcp
+mcp=$(mcp_name)
+check "the manual checkpoint snapshot $mcp completes" retry 60 completed "$mcp"
+check "its path is a retained checkpoint of the job" bash -c "[[ \$(kubectl -n $NS get flinkstatesnapshot $mcp -o jsonpath='{.status.path}') == *chk-* ]]"
+
 # 3. an upgrade records an UPGRADE snapshot
 jid=$(st jobStatus.jobId)
 patch '{"spec":{"job":{"parallelism":4}}}'
@@ -143,8 +152,9 @@ check "a savepoint upgrade completes" retry 240 upgraded
 upgrade_snap() { [[ $(kubectl -n "$NS" get flinkstatesnapshot -l snapshot.trigger-type=UPGRADE -o jsonpath='{.items[0].status.path}') == "$(st jobStatus.upgradeSavepointPath)" ]]; }
 check "the upgrade savepoint is a COMPLETED UPGRADE FlinkStateSnapshot" retry 30 upgrade_snap
 
-# 4. periodic savepoints, bounded, disposed on delete
-patch '{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"4 s","kubernetes.operator.savepoint.history.max.count":"2","kubernetes.operator.savepoint.dispose-on-delete":"true"}}}'
+# 4. periodic savepoints (a Quartz cron expression: every 4 s), bounded, disposed on delete;
+# periodic checkpoints bounded by state.checkpoints.num-retained (1)
+patch '{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"*/4 * * * * ?","kubernetes.operator.periodic.checkpoint.interval":"3 s","kubernetes.operator.savepoint.history.max.count":"2","kubernetes.operator.savepoint.dispose-on-delete":"true"}}}'
 periodic_paths() { kubectl -n "$NS" get flinkstatesnapshot -l snapshot.trigger-type=PERIODIC -o jsonpath='{range .items[*]}{.status.path}{"\n"}{end}' 2>/dev/null | grep .; }
 first=""
 has_periodic() { first=$(periodic_paths | head -1); [[ -n $first ]]; }
@@ -155,9 +165,15 @@ n=$(kubectl -n "$NS" get flinkstatesnapshot -l 'snapshot.trigger-type in (PERIOD
 check "PERIODIC/UPGRADE snapshots are bounded by max.count (2; have $n)" test "$n" -le 3
 gone() { [[ ! -e $(host_path "$fp") ]]; }
 check "an old periodic savepoint's directory was disposed ($fp)" retry 30 gone
+pcp=$(kubectl -n "$NS" get flinkstatesnapshot -l snapshot.trigger-type=PERIODIC,snapshot.type=CHECKPOINT -o name | wc -l)
+pcp_done=$(kubectl -n "$NS" get flinkstatesnapshot -l snapshot.trigger-type=PERIODIC,snapshot.type=CHECKPOINT,snapshot.state=COMPLETED -o name | wc -l)
+check "periodic checkpoint snapshots are taken and bounded ($pcp_done completed, $pcp in all)" bash -c "[[ $pcp_done -ge 1 && $pcp -le 3 ]]"
+kubectl -n "$NS" patch flinkdep snap --type merge -p '{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"not a schedule"}}}' >/dev/null
+bad_interval() { [[ $(st error) == *"periodic.savepoint.interval"*"neither a duration nor a Quartz cron"* ]]; }
+check "a periodic interval that is neither a duration nor cron is a ValidationError in status" retry 30 bad_interval
 
 # 5. a snapshot of a suspended job is abandoned
-patch '{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"0"},"job":{"state":"suspended"}}}'
+patch '{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"0","kubernetes.operator.periodic.checkpoint.interval":"0"},"job":{"state":"suspended"}}}'
 susp() { [[ $(st lifecycleState) == SUSPENDED ]]; }
 check "suspended" retry 120 susp
 kubectl -n "$NS" apply -f - >/dev/null <<YAML

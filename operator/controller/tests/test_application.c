@@ -336,6 +336,74 @@ static void test_rollback(void **state)
     config_free(conf);
 }
 
+/* job.restart.failed: a FAILED job is taken down (W2: the deployed spec suspended, the latest
+ * checkpoint kept as the restore path) so that it is resubmitted; without the key it stays. */
+static void test_restart_failed(void **state)
+{
+    (void)state;
+    for (int on = 0; on < 2; on++) {
+        json_t *fd = fd_with(SPEC_SP);
+        json_t *status = json_pack("{s:{s:s,s:s,s:s}}", "jobStatus", "jobId", "j1", "state",
+                                   "FAILED", "upgradeSavepointPath", "file:///cp/j1/chk-7");
+        set_last(status, SPEC_SP, "DEPLOYED");
+        writes w = {0};
+        config *conf = config_new();
+        if (on)
+            assert_int_equal(
+                config_set(conf, "kubernetes.operator.job.restart.failed", "true", "t"), 0);
+        application_env env = env_for(&w, conf, true);
+        application_plan plan;
+        weir_error err = {0};
+        assert_int_equal(application_reconcile(fd, status, &env, &plan, &err), 0);
+        if (on) {
+            assert_int_equal(w.n, 1);
+            json_t *l = json_loads(
+                json_path_string(w.last, "reconciliationStatus.lastReconciledSpec", ""), 0, NULL);
+            assert_string_equal(json_path_string(l, "spec.job.state", ""), "suspended");
+            json_decref(l);
+            assert_string_equal(json_path_string(w.last, "jobStatus.upgradeSavepointPath", ""),
+                                "file:///cp/j1/chk-7");
+            assert_null(plan.deploy_spec); /* the failed cluster goes */
+        } else {
+            assert_int_equal(w.n, 0);
+            assert_non_null(plan.deploy_spec); /* left as it is */
+        }
+        json_decref(plan.deploy_spec);
+        json_decref(w.last);
+        json_decref(status);
+        json_decref(fd);
+        config_free(conf);
+    }
+}
+
+/* Periodic snapshot intervals: a duration, a Quartz cron expression, 0 and unset (disabled),
+ * and a value that is neither (an error naming the key). */
+static void test_periodic_intervals(void **state)
+{
+    (void)state;
+    const char *key = "kubernetes.operator.periodic.savepoint.interval";
+    config *conf = config_new();
+    long long next = 0;
+    weir_error err = {0};
+    assert_int_equal(application_periodic_next(conf, key, 5000, &next, &err), 0);
+    assert_int_equal(next, -1);
+    assert_int_equal(config_set(conf, key, "10 s", "t"), 0);
+    assert_int_equal(application_periodic_next(conf, key, 5000, &next, &err), 0);
+    assert_int_equal(next, 15000);
+    assert_int_equal(config_set(conf, key, "0", "t"), 0);
+    assert_int_equal(application_periodic_next(conf, key, 5000, &next, &err), 0);
+    assert_int_equal(next, -1);
+    assert_int_equal(config_set(conf, key, "0 0/15 * * * ?", "t"), 0);
+    assert_int_equal(
+        application_periodic_next(conf, key, 1000LL * 3600 * 24 * 365 + 61000, &next, &err), 0);
+    assert_int_equal(next, 1000LL * 3600 * 24 * 365 + 15 * 60000);
+    assert_int_equal(config_set(conf, key, "every hour", "t"), 0);
+    assert_int_not_equal(application_periodic_next(conf, key, 0, &next, &err), 0);
+    assert_non_null(strstr(err.msg, key));
+    assert_non_null(strstr(err.msg, "neither a duration nor a Quartz cron"));
+    config_free(conf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +415,8 @@ int main(void)
         cmocka_unit_test(test_suspend_completes),
         cmocka_unit_test(test_savepoint_upgrade_waits_for_the_jobmanager),
         cmocka_unit_test(test_rollback),
+        cmocka_unit_test(test_restart_failed),
+        cmocka_unit_test(test_periodic_intervals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
