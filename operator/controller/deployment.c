@@ -1263,6 +1263,11 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     json_t *jm = cached(ctx->deployments, ns, name);
     json_t *tmd = cached(ctx->deployments, ns, tm_name);
     bool cluster_present = jm || tmd;
+    /* a JobManager Deployment this operator saw serving is gone (deleted by hand, lost with
+     * its namespace's quota, ...) while its job should run */
+    const char *old_jms = json_path_string(old_status, "jobManagerDeploymentStatus", "");
+    bool jm_lost =
+        app && !jm && (strcmp(old_jms, "READY") == 0 || strcmp(old_jms, "DEPLOYED_NOT_READY") == 0);
     bool jm_never_available = jm && json_path_int(jm, "status.availableReplicas", 0) == 0 &&
                               json_path_get(jm, "metadata.deletionTimestamp") == NULL;
     json_object_set_new(status, "jobManagerDeploymentStatus",
@@ -1288,7 +1293,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
     bool reachable = observe_rest(ctx, fd, status, old_status, app, rest_base, sizeof(rest_base));
 
     /* the job lifecycle decides which cluster exists (status is its write-ahead log) */
-    bool want_cluster = true;
+    bool want_cluster = true, skip_children = false;
     if (app) {
         config *rconf = NULL;
         if ((rc = children_resource_config(fd, defaults, &rconf, err)))
@@ -1341,6 +1346,36 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         }
     }
 
+    if (want_cluster && jm_lost && !plan.deployed) {
+        /* kubernetes.operator.jm-deployment-recovery.enabled: re-create it. The JobManager
+         * keeps the recorded job id, and a job id that has completed checkpoints continues from
+         * the newest one (the runtime's recovery), so nothing is restarted from older state. */
+        bool recover = true;
+        weir_error re = {0};
+        config *rc2 = NULL;
+        if (children_resource_config(fd, defaults, &rc2, &re) == 0 &&
+            config_get_bool(rc2, "kubernetes.operator.jm-deployment-recovery.enabled", true,
+                            &recover, &re) != 0)
+            recover = true;
+        config_free(rc2);
+        if (recover) {
+            event(ctx, fd, EVENT_WARNING, "RecoverDeployment", "Recovering lost deployment");
+            log_warn("JobManager deployment lost: recovering it", "namespace", ns, "name", name);
+        } else {
+            char *ej = error_json("org.apache.flink.kubernetes.operator.exception."
+                                  "RecoveryFailureException",
+                                  "JobManager deployment not found and "
+                                  "kubernetes.operator.jm-deployment-recovery.enabled is false");
+            if (ej && strcmp(json_path_string(old_status, "error", ""), ej) != 0)
+                event(ctx, fd, EVENT_WARNING, "RecoverDeployment",
+                      "JobManager deployment not found; recovery is disabled");
+            if (ej)
+                json_object_set_new(status, "error", json_string(ej));
+            free(ej);
+            want_cluster = false;
+            skip_children = true;
+        }
+    }
     if (want_cluster) {
         rc = apply_children(ctx, fd, status, old_status, objs, spec, ns, err);
         if (rc)
@@ -1352,7 +1387,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
             if (!perr)
                 json_object_set_new(status, "jobManagerDeploymentStatus", json_string("DEPLOYING"));
         }
-    } else {
+    } else if (!skip_children) {
         if ((rc = delete_cluster(ctx, ns, name, err)))
             goto out;
         json_object_set_new(status, "jobManagerDeploymentStatus", json_string("MISSING"));
@@ -1371,7 +1406,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         json_object_set_new(status, "taskManager",
                             json_pack("{s:s,s:i}", "labelSelector", "", "replicas", 0));
     json_object_set_new(status, "observedGeneration", json_integer(gen));
-    if (!perr && !json_path_get(status, "jobStatus.savepointInfo.triggerId") &&
+    if (!perr && !skip_children && !json_path_get(status, "jobStatus.savepointInfo.triggerId") &&
         !(app && strstr(json_path_string(status, "error", ""), "UpgradeFailureException")))
         json_object_del(status, "error");
     if (!app && changed) {

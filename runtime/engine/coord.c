@@ -14,6 +14,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -429,6 +430,59 @@ void rt_coord_abort(rt_coord *c, uint64_t id, const char *why)
         c->pend_id = 0;
     }
     pthread_mutex_unlock(&c->mu);
+}
+
+bool rt_coord_recover(rt_coord *c, char *path, size_t size)
+{
+    if (!c->cs || !c->root[0] || strcmp(c->cs->scheme, "file") != 0)
+        return false;
+    DIR *d = opendir(c->root);
+    if (!d)
+        return false;
+    uint64_t best = 0;
+    char dir[PATH_MAX + 32], meta_path[PATH_MAX + 64];
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end = NULL;
+        if (strncmp(e->d_name, "chk-", 4) != 0)
+            continue;
+        unsigned long long id = strtoull(e->d_name + 4, &end, 10);
+        if (!end || *end || id <= best)
+            continue;
+        snprintf(meta_path, sizeof(meta_path), "%s/%s/_metadata", c->root, e->d_name);
+        if (c->cs->exists(meta_path)) /* written last: a checkpoint without it never completed */
+            best = id;
+    }
+    closedir(d);
+    if (!best)
+        return false;
+    snprintf(dir, sizeof(dir), "%s/chk-%llu", c->root, (unsigned long long)best);
+    json_t *meta = NULL;
+    char root[PATH_MAX];
+    weir_error err = {0};
+    if (rt_snapshot_load(dir, &meta, root, &err) != 0) {
+        log_warn("a checkpoint of this job cannot be read: not recovered from it", "path", dir,
+                 "error", err.msg);
+        return false;
+    }
+    pthread_mutex_lock(&c->mu);
+    completed *nd = realloc(c->done, (c->ndone + 1) * sizeof(completed));
+    if (nd) { /* retained like a checkpoint of this run, so retention removes it in turn */
+        c->done = nd;
+        completed *dn = &c->done[c->ndone++];
+        dn->id = best;
+        snprintf(dn->dir, sizeof(dn->dir), "%s", dir);
+        dn->shared = json_array();
+        collect_shared(json_object_get(meta, "operators"), dn->shared);
+    }
+    snprintf(c->latest, sizeof(c->latest), "%s", dir);
+    c->latest_id = best;
+    if (c->next_id < best)
+        c->next_id = best;
+    pthread_mutex_unlock(&c->mu);
+    json_decref(meta);
+    snprintf(path, size, "%s", dir);
+    return true;
 }
 
 void rt_coord_latest(rt_coord *c, char *buf, size_t size)

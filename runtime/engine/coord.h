@@ -91,6 +91,15 @@ int rt_coord_complete(rt_coord *c, char *path, weir_error *err) WEIR_MUST_CHECK;
 /* Drops the pending snapshot (if it is `id`, or any when `id` is 0) and its files. */
 void rt_coord_abort(rt_coord *c, uint64_t id, const char *why);
 
+/*
+ * Recovery after a JobManager restart (what Flink's high-availability checkpoint store gives):
+ * the newest completed checkpoint of this job id already in the checkpoint directory
+ * (<dir>/<job id>/chk-<n>/_metadata) becomes the latest one, new checkpoints are numbered after
+ * it, and retention covers it. Returns true and its directory in `path` (PATH_MAX bytes) when
+ * there is one.
+ */
+bool rt_coord_recover(rt_coord *c, char *path, size_t size);
+
 /* The latest completed checkpoint's directory ("" when none), copied into buf. */
 void rt_coord_latest(rt_coord *c, char *buf, size_t size);
 /* The id of the latest completed checkpoint (0: none). */

@@ -617,6 +617,15 @@ int jm_submit(jm *j, const char *job_id, json_t *plan_doc, config *conf, const c
     if ((rc = rt_coord_new(job->plan, &job->g, &co, &job->coord, err)))
         goto fail;
     const char *rp = restore && *restore ? restore : job->o.restore_path;
+    /* a job id that already has completed checkpoints (the JobManager was restarted or its
+     * Deployment re-created) continues from the newest one, as with Flink's HA services:
+     * never from an older savepoint */
+    char recovered[PATH_MAX];
+    if (rt_coord_recover(job->coord, recovered, sizeof(recovered))) {
+        log_info("recovering the job from its latest checkpoint", "job_id", job->id, "checkpoint",
+                 recovered, "instead_of", rp ? rp : "(empty state)", (const char *)NULL);
+        rp = recovered;
+    }
     if (rp) {
         json_t *meta = NULL;
         char root[PATH_MAX];

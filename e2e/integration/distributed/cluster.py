@@ -75,10 +75,21 @@ class Cluster:
         if job:
             args.append(job)
         self.t0 = time.time()
+        self.jm_args = args
+        self.jm_runs = 0
         self.jm = Proc(args, os.path.join(work, f"{name}-jm.log"))
         self.wait_rest()
         for _ in range(tms):
             self.add_tm()
+
+    def restart_jm(self):
+        """SIGKILLs the JobManager and starts it again with the same arguments and ports (a
+        JobManager pod restarted by Kubernetes); the TaskManagers stay."""
+        self.jm.kill(signal.SIGKILL)
+        self.jm_runs += 1
+        self.t0 = time.time()
+        self.jm = Proc(self.jm_args, os.path.join(self.work, f"{self.name}-jm{self.jm_runs}.log"))
+        self.wait_rest()
 
     def add_tm(self, slots=None):
         i = len(self.tms)

@@ -103,6 +103,44 @@ def tm_kill():
           f"{next(((k, got.get(k), v) for k, v in want.items() if got.get(k) != v), None)}")
 
 
+@case("a JobManager SIGKILLed and started again (same job id) continues from the job's latest checkpoint, not from its start; results equal the unfailed run")
+def jm_restart():
+    p = rt.plan(options={"number-of-rows": "400000", "rows-per-second": "80000",
+                         "fields.id.end": "399999"})
+    path = rt.write_plan(p, "jmkill.json")
+    want = rt.expected_windows(p)
+    ck = os.path.join(WORK, "ck-jmkill")
+    fixed = "0f" * 16
+    c = Cluster(WORK, "jmkill", flags=["parallelism.default=2", f"state.checkpoints.dir=file://{ck}",
+                                       "execution.checkpointing.interval=200ms",
+                                       f"$internal.pipeline.job-id={fixed}",
+                                       "heartbeat.timeout=2s"], job=path, tms=1)
+    try:
+        jid = only_job(c)
+        check(jid == fixed, f"job id {jid}")
+        c.wait_state(jid, {"RUNNING"})
+        end = time.time() + 30
+        while time.time() < end and c.get(f"/jobs/{jid}/checkpoints")["counts"]["completed"] < 3:
+            time.sleep(0.05)
+        before = c.get(f"/jobs/{jid}/checkpoints")["latest"]["completed"]["id"]
+        c.restart_jm()
+        st = c.wait_state(jid, {"FINISHED", "FAILED"}, timeout=180)
+        check(st == "FINISHED", f"job ended {st}: {c.jm.log()[-2000:]}")
+        log = c.jm.log()
+        m = re.search(r'msg="recovering the job from its latest checkpoint" job_id=\S+ checkpoint=\S*chk-(\d+)', log)
+        check(m and int(m.group(1)) >= before, f"not recovered from chk-{before} or later: {log[-1500:]}")
+        cp = c.get(f"/jobs/{jid}/checkpoints")
+        check(cp["counts"]["restored"] == 1, f"restored {cp['counts']}")
+        check(cp["latest"]["completed"] is None or cp["latest"]["completed"]["id"] > int(m.group(1)),
+              f"checkpoint ids continue after the recovered one: {cp['latest']}")
+        out = c.tm_output()
+    finally:
+        c.stop()
+    got = rt.window_results(out)
+    check(got == want, f"{len(got)} windows, want {len(want)}; first difference: "
+          f"{next(((k, got.get(k), v) for k, v in want.items() if got.get(k) != v), None)}")
+
+
 @case("REST: savepoint with _metadata, stop-with-savepoint ends FINISHED, state continues through /jars/:id/run and a new JobManager")
 def savepoints_rest():
     p = rt.plan(options={"number-of-rows": "300000", "rows-per-second": "60000",
@@ -408,7 +446,7 @@ def bad_jobs():
 
 if __name__ == "__main__":
     only = sys.argv[1:]
-    for fn in [equal_results, tm_kill, savepoints_rest, conformance, backpressure, malformed,
+    for fn in [equal_results, tm_kill, jm_restart, savepoints_rest, conformance, backpressure, malformed,
                job_file, bad_jobs]:
         if not only or fn.__name__ in only:
             fn()

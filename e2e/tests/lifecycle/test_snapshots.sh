@@ -172,6 +172,19 @@ kubectl -n "$NS" patch flinkdep snap --type merge -p '{"spec":{"flinkConfigurati
 bad_interval() { [[ $(st error) == *"periodic.savepoint.interval"*"neither a duration nor a Quartz cron"* ]]; }
 check "a periodic interval that is neither a duration nor cron is a ValidationError in status" retry 30 bad_interval
 
+# 4b. JobManager deployment recovery (jm-deployment-recovery.enabled, the default): the lost
+# Deployment is re-created and the job continues from its own latest checkpoint
+patch '{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"0","kubernetes.operator.periodic.checkpoint.interval":"0"}}}'
+check "STABLE before the JobManager deployment is lost" retry 60 stable
+rjid=$(st jobStatus.jobId)
+sleep 4 # a few checkpoints
+kubectl -n "$NS" delete deploy snap --wait=true --timeout=60s >/dev/null
+recovered() { [[ -n $(kubectl -n "$NS" get deploy snap -o name 2>/dev/null) ]] && stable && [[ $(st jobStatus.jobId) == "$rjid" ]]; }
+check "a lost JobManager deployment is recovered: RUNNING again with the same job id" retry 180 recovered
+check "a RecoverDeployment event was recorded" bash -c "kubectl -n $NS get events --field-selector involvedObject.name=snap,reason=RecoverDeployment -o name | grep -q ."
+jm_recovered() { kubectl -n "$NS" logs deploy/snap 2>/dev/null | grep -q "recovering the job from its latest checkpoint"; }
+check "the recovered JobManager continues from the job's latest checkpoint" retry 60 jm_recovered
+
 # 5. a snapshot of a suspended job is abandoned
 patch '{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"0","kubernetes.operator.periodic.checkpoint.interval":"0"},"job":{"state":"suspended"}}}'
 susp() { [[ $(st lifecycleState) == SUSPENDED ]]; }
