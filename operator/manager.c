@@ -287,6 +287,7 @@ static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *e
                                         .cfg = m->cfg,
                                         .snapshots = s->inf[INF_SNAP],
                                         .flinkdeployments = s->inf[INF_FD],
+                                        .sessionjobs = s->inf[INF_SJ],
                                         .services = s->inf[INF_SVC],
                                         .events = m->events,
                                         .rest = m->rest};

@@ -30,6 +30,7 @@
 #include "lib/json.h"
 #include "lib/random.h"
 #include "lib/log.h"
+#include "operator/controller/health.h"
 #include "operator/controller/specdiff.h"
 #include "operator/controller/upgrade.h"
 
@@ -736,8 +737,15 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                               conf_bool(env, "kubernetes.operator.job.restart.failed", false);
         if (restart_failed)
             event(env, "Warning", "RestartUnhealthyJob", "Restarting failed job");
+        /* cluster.health-check: too many restarts, or no checkpoint progress (health.c) */
+        bool unhealthy = env->unhealthy && jstate && !terminal(jstate) &&
+                         !is(jstate, "CANCELLING") && !is(jstate, "RECONCILING") &&
+                         is(recon_state, "DEPLOYED") && diff < SPEC_DIFF_UPGRADE && !pending;
+        if (unhealthy)
+            event(env, "Warning", "RestartUnhealthyJob", "Restarting unhealthy job");
         bool need = diff >= SPEC_DIFF_UPGRADE || is(jstate, "CANCELLING") ||
-                    (is(recon_state, "UPGRADING") && terminal(jstate)) || rolling || restart_failed;
+                    (is(recon_state, "UPGRADING") && terminal(jstate)) || rolling ||
+                    restart_failed || unhealthy;
         bool upgrading_w3 = is(recon_state, "UPGRADING") && !need;
         if (upgrading_w3) {
             /* W3 was written: (re)create the cluster and mark the upgrade deployed */
@@ -768,7 +776,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
             }
             const char *mode = json_path_string(spec, "job.upgradeMode", "stateless");
             const char *old_mode = json_path_string(lspec, "job.upgradeMode", "stateless");
-            if (rolling)
+            if (rolling || unhealthy) /* upstream restarts an unhealthy job with last-state */
                 mode = is(old_mode, "stateless") ? "stateless" : "last-state";
             upgrade_input in = {
                 .upgrade_mode = mode,
@@ -943,6 +951,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
         json_object_set_new(js, "jobId", json_string(id));
         json_object_set_new(js, "state", json_string("RECONCILING"));
         json_object_del(js, "startTime");
+        health_forget(json_object_get(status, "clusterInfo")); /* a new job is judged anew */
         set_last_spec(status, spec, false, env->now_ms);
         set_recon_state(status, rb ? "ROLLING_BACK" : "UPGRADING");
         if ((rc = wal(env, status, "restore", err)))

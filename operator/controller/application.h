@@ -36,6 +36,7 @@ typedef struct application_env {
     const flinkrest *rest;   /* the JobManager's REST API when it answered this round, else NULL */
     bool cluster_present;    /* a JobManager or TaskManager Deployment of this resource exists */
     bool jm_never_available; /* the JobManager Deployment exists but never became available */
+    bool unhealthy;          /* the cluster health check judged the running job unhealthy */
     long long now_ms;        /* wall clock */
     long progress_ms;        /* observer.progress-check.interval */
     long reconcile_ms;       /* reconcile.interval */

@@ -21,6 +21,7 @@
 #include "lib/strmap.h"
 #include "operator/controller/application.h"
 #include "operator/controller/children.h"
+#include "operator/controller/health.h"
 #include "operator/controller/lifecycle.h"
 #include "operator/controller/observer.h"
 #include "operator/controller/snapshot.h"
@@ -109,6 +110,19 @@ static void applied_record(deployment_applied *a, const char *key, uint64_t hash
     }
     pthread_mutex_unlock(&a->mu);
     free(old);
+}
+
+/* The hash recorded under `key` with `marker` (0: none): also a small per-key memory
+ * (JobException). */
+static uint64_t applied_mark(deployment_applied *a, const char *key, const char *marker)
+{
+    if (!a)
+        return 0;
+    pthread_mutex_lock(&a->mu);
+    const struct applied_rec *r = strmap_get(a->recs, key);
+    uint64_t h = r && strcmp(r->marker, marker) == 0 ? r->hash : 0;
+    pthread_mutex_unlock(&a->mu);
+    return h;
 }
 
 static void applied_forget(deployment_applied *a, const char *key)
@@ -595,6 +609,9 @@ static int reconcile_delete(struct deployment_ctx *ctx, const json_t *fd, long *
         return 0;
     }
     /* every child is gone: DELETED, and let the resource go */
+    char xkey[400];
+    snprintf(xkey, sizeof(xkey), "JobException/%s", json_path_string(fd, "metadata.uid", ""));
+    applied_forget(ctx->applied, xkey);
     char path[64];
     snprintf(path, sizeof(path), "/metadata/finalizers/%d", fi);
     json_t *patch = json_pack("[{s:s,s:s,s:s},{s:s,s:s}]", "op", "test", "path", path, "value",
@@ -753,6 +770,128 @@ bool deployment_rest_base(informer *services, const char *ns, const char *name, 
     return ok;
 }
 
+/* kubernetes.operator.cluster.health-check.enabled: the running job's restarts and
+ * checkpoint progress, evaluated into status.clusterInfo (health.c). Returns false when the
+ * job is judged unhealthy. */
+static bool observe_health(const flinkrest *fr, json_t *status, const config *rconf, long long now)
+{
+    bool on = false;
+    weir_error e = {0};
+    if (config_get_bool(rconf, "kubernetes.operator.cluster.health-check.enabled", false, &on,
+                        &e) ||
+        !on)
+        return true;
+    const char *jid = json_path_string(status, "jobStatus.jobId", NULL);
+    json_t *ci = json_object_get(status, "clusterInfo");
+    const char *st = json_path_string(status, "jobStatus.state", "");
+    bool live = strcmp(st, "RUNNING") == 0 || strcmp(st, "RESTARTING") == 0 ||
+                strcmp(st, "FAILING") == 0 || strcmp(st, "CREATED") == 0;
+    if (!jid || !json_is_object(ci) || !live)
+        return health_is_healthy(ci);
+    json_t *m = NULL;
+    if (flinkrest_job_metrics(fr, jid, "numRestarts,numberOfCompletedCheckpoints", &m, &e) != 0) {
+        log_debug("job metrics not available for the health check", "error", e.msg);
+        return health_is_healthy(ci);
+    }
+    const char *r = json_string_value(json_object_get(m, "numRestarts"));
+    const char *c = json_string_value(json_object_get(m, "numberOfCompletedCheckpoints"));
+    health_obs obs = {.ts = now,
+                      .num_restarts = r ? strtoll(r, NULL, 10) : 0,
+                      .num_completed_checkpoints = c ? strtoll(c, NULL, 10) : 0};
+    json_decref(m);
+    bool ok = health_evaluate(rconf, ci, &obs, now);
+    if (!ok)
+        log_warn("the job is unhealthy", "job_id", jid, "restarts", r ? r : "?",
+                 "completed_checkpoints", c ? c : "?");
+    return ok;
+}
+
+static bool job_terminal(const char *st)
+{
+    return st && (strcmp(st, "FINISHED") == 0 || strcmp(st, "FAILED") == 0 ||
+                  strcmp(st, "CANCELED") == 0);
+}
+
+/* A FAILED job's cause goes to status.error (with a Warning `Error` event when it changes);
+ * entries of the job's exception history not reported yet become Warning `JobException`
+ * events (at most kubernetes.operator.events.exceptions.limit-per-reconciliation, 10, with up
+ * to five stack lines each). The newest reported timestamp is remembered per job; after an
+ * operator restart only the last 30 minutes are reported, as upstream. */
+static void observe_failures(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
+                             const char *old_state, const char *state, const char *base,
+                             long timeout)
+{
+    const char *jid = json_path_string(status, "jobStatus.jobId", NULL);
+    if (!jid || !state)
+        return;
+    flinkrest fr = {.hc = ctx->rest, .base = base, .timeout_ms = timeout};
+    weir_error e = {0};
+    if (strcmp(state, "FAILED") == 0) {
+        char cls[256], trace[4096];
+        if (flinkrest_job_failure(&fr, jid, cls, sizeof(cls), trace, sizeof(trace), &e) == 0) {
+            char *nl = strchr(trace, '\n');
+            if (nl)
+                *nl = '\0';
+            char *ej = error_json(cls[0] ? cls : "org.apache.flink.runtime.JobException",
+                                  trace[0] ? trace : "the job failed");
+            if (ej && strcmp(json_path_string(status, "error", ""), ej) != 0) {
+                event(ctx, fd, EVENT_WARNING, "Error", trace[0] ? trace : "the job failed");
+                json_object_set_new(status, "error", json_string(ej));
+            }
+            free(ej);
+        }
+    }
+    if (job_terminal(old_state) && job_terminal(state))
+        return; /* nothing new can have happened */
+    long long limit = 10;
+    config *own = NULL;
+    weir_error ce = {0};
+    if (children_resource_config(fd, NULL, &own, &ce) == 0 &&
+        config_get_int(own, "kubernetes.operator.events.exceptions.limit-per-reconciliation", 10,
+                       &limit, &ce) != 0)
+        limit = 10;
+    config_free(own);
+    if (limit <= 0)
+        return;
+    json_t *entries = NULL;
+    if (flinkrest_job_exceptions(&fr, jid, (int)limit, &entries, &e) != 0)
+        return;
+    char key[400];
+    /* one entry per resource, for its current job */
+    snprintf(key, sizeof(key), "JobException/%s", json_path_string(fd, "metadata.uid", ""));
+    long long seen = (long long)applied_mark(ctx->applied, key, jid);
+    if (seen == 0)
+        seen = wall_ms(ctx) - 30LL * 60 * 1000;
+    long long newest = seen;
+    size_t i, n = json_array_size(entries);
+    for (i = n; i > 0; i--) { /* oldest first */
+        json_t *x = json_array_get(entries, i - 1);
+        long long ts = json_integer_value(json_object_get(x, "timestamp"));
+        if (ts <= seen)
+            continue;
+        const char *st = json_string_value(json_object_get(x, "stacktrace"));
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", st ? st : "(no stack trace)");
+        char *p = msg;
+        for (int lines = 0; p && *p; lines++) { /* at most five lines */
+            p = strchr(p, '\n');
+            if (!p)
+                break;
+            if (lines == 4) {
+                *p = '\0';
+                break;
+            }
+            p++;
+        }
+        event(ctx, fd, EVENT_WARNING, "JobException", msg);
+        if (ts > newest)
+            newest = ts;
+    }
+    json_decref(entries);
+    if (newest > seen)
+        applied_record(ctx->applied, key, (uint64_t)newest, jid);
+}
+
 /* The JobManager answers its REST API: READY, clusterInfo, jobStatus, and a spec that runs is
  * stable. A JobManager that does not answer stays DEPLOYED_NOT_READY (checked again at the
  * progress-check interval); once READY every reconcile observes the job again, so jobStatus
@@ -806,6 +945,7 @@ static bool observe_rest(struct deployment_ctx *ctx, const json_t *fd, json_t *s
             json_object_del(r.job, "updateTime");
         json_object_update(js, r.job);
         running = strcmp(state, "RUNNING") == 0;
+        observe_failures(ctx, fd, status, old_state, state, base, timeout);
     }
     json_t *recon = json_object_get(status, "reconciliationStatus");
     const char *last = json_path_string(recon, "lastReconciledSpec", NULL);
@@ -1308,7 +1448,9 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
         snap_res = snap_res && ctx->snapshots != NULL;
         if (snap_res)
             observe_snapshots(ctx, fd, status, rconf, t);
+        bool unhealthy = reachable && !observe_health(&fr, status, rconf, t);
         application_env env = {
+            .unhealthy = unhealthy,
             .rest = reachable ? &fr : NULL,
             .cluster_present = cluster_present,
             .jm_never_available = jm_never_available,
@@ -1407,6 +1549,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
                             json_pack("{s:s,s:i}", "labelSelector", "", "replicas", 0));
     json_object_set_new(status, "observedGeneration", json_integer(gen));
     if (!perr && !skip_children && !json_path_get(status, "jobStatus.savepointInfo.triggerId") &&
+        !(app && strcmp(json_path_string(status, "jobStatus.state", ""), "FAILED") == 0) &&
         !(app && strstr(json_path_string(status, "error", ""), "UpgradeFailureException")))
         json_object_del(status, "error");
     if (!app && changed) {

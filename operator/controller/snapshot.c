@@ -168,6 +168,49 @@ static int remove_finalizer(struct snapshot_ctx *ctx, const json_t *snap, int fi
     return rc == WEIR_ENOTFOUND ? 0 : rc;
 }
 
+/* The job a snapshot refers to (spec.jobReference): a FlinkDeployment's application job, or a
+ * FlinkSessionJob's job on its session cluster. Returns the FlinkDeployment that runs it (a new
+ * reference; its name in `fdname`), with the job id in `jid` ("" when none yet) and whether it
+ * runs; or NULL with `msg` saying what is missing. */
+static json_t *resolve_job(struct snapshot_ctx *ctx, const json_t *snap, char *fdname, size_t fdcap,
+                           char *jid, size_t jidcap, bool *running, char *msg, size_t msgcap)
+{
+    const char *ns = json_path_string(snap, "metadata.namespace", "default");
+    const char *kind = json_path_string(snap, "spec.jobReference.kind", "FlinkDeployment");
+    const char *ref = json_path_string(snap, "spec.jobReference.name", "");
+    char key[600];
+    json_t *job_owner = NULL;
+    *running = false;
+    jid[0] = '\0';
+    if (is(kind, "FlinkSessionJob")) {
+        snprintf(key, sizeof(key), "%s/%s", ns, ref);
+        job_owner = ctx->sessionjobs ? informer_get(ctx->sessionjobs, key) : NULL;
+        if (!job_owner) {
+            snprintf(msg, msgcap, "FlinkSessionJob %s not found", ref);
+            return NULL;
+        }
+        snprintf(fdname, fdcap, "%s", json_path_string(job_owner, "spec.deploymentName", ""));
+    } else if (is(kind, "FlinkDeployment")) {
+        snprintf(fdname, fdcap, "%s", ref);
+    } else {
+        snprintf(msg, msgcap, "spec.jobReference.kind %s is not FlinkDeployment or FlinkSessionJob",
+                 kind);
+        return NULL;
+    }
+    snprintf(key, sizeof(key), "%s/%s", ns, fdname);
+    json_t *fd = informer_get(ctx->flinkdeployments, key);
+    if (!fd) {
+        snprintf(msg, msgcap, "FlinkDeployment %s not found", fdname);
+        json_decref(job_owner);
+        return NULL;
+    }
+    const json_t *src = job_owner ? job_owner : fd;
+    snprintf(jid, jidcap, "%s", json_path_string(src, "status.jobStatus.jobId", ""));
+    *running = is(json_path_string(src, "status.jobStatus.state", ""), "RUNNING");
+    json_decref(job_owner);
+    return fd;
+}
+
 static int reconcile_delete(struct snapshot_ctx *ctx, json_t *snap, long *requeue_ms,
                             weir_error *err)
 {
@@ -184,15 +227,14 @@ static int reconcile_delete(struct snapshot_ctx *ctx, json_t *snap, long *requeu
     bool dispose = is(state, "COMPLETED") && json_path_get(snap, "spec.savepoint") &&
                    json_path_bool(snap, "spec.savepoint.disposeOnDelete", false) && path;
     if (dispose) {
-        const char *fdname = json_path_string(snap, "spec.jobReference.name", "");
-        char key[600], base[128];
-        snprintf(key, sizeof(key), "%s/%s", ns, fdname);
-        json_t *fd = informer_get(ctx->flinkdeployments, key);
-        bool running = fd && is(json_path_string(fd, "status.jobStatus.state", ""), "RUNNING");
+        char fdname[300], jid[64], base[128], why[400];
+        bool running = false;
+        json_t *fd = resolve_job(ctx, snap, fdname, sizeof(fdname), jid, sizeof(jid), &running, why,
+                                 sizeof(why));
         json_decref(fd);
         if (!fd) {
-            log_warn("savepoint not disposed: its FlinkDeployment is gone", "snapshot",
-                     json_path_string(snap, "metadata.name", ""), "path", path);
+            log_warn("savepoint not disposed: its job is gone", "snapshot",
+                     json_path_string(snap, "metadata.name", ""), "path", path, "why", why);
         } else if (!running ||
                    !deployment_rest_base(ctx->services, ns, fdname, base, sizeof(base))) {
             event(ctx, snap, EVENT_WARNING, "CleanupFailed",
@@ -287,24 +329,11 @@ int snapshot_reconcile(struct snapshot_ctx *ctx, const char *key, long *requeue_
             rc = sync_labels(ctx, snap, json_string_value(json_object_get(status, "state")), err);
         goto out;
     }
-    const char *kind = json_path_string(spec, "jobReference.kind", "FlinkDeployment");
-    const char *fdname = json_path_string(spec, "jobReference.name", "");
-    if (!is(kind, "FlinkDeployment")) {
-        json_object_set_new(status, "state", json_string("FAILED"));
-        json_object_set_new(status, "error",
-                            json_string("snapshots of FlinkSessionJobs are not supported yet"));
-        event(ctx, snap, EVENT_WARNING, "SnapshotError",
-              "snapshots of FlinkSessionJobs are not supported yet");
-        if ((rc = write_status(ctx, snap, status, err)) == 0)
-            rc = sync_labels(ctx, snap, "FAILED", err);
-        goto out;
-    }
-    char fkey[600], base[128];
-    snprintf(fkey, sizeof(fkey), "%s/%s", ns, fdname);
-    fd = informer_get(ctx->flinkdeployments, fkey);
+    char fdname[300], jidbuf[64], base[128], msg[400];
+    bool running = false;
+    fd = resolve_job(ctx, snap, fdname, sizeof(fdname), jidbuf, sizeof(jidbuf), &running, msg,
+                     sizeof(msg));
     if (!fd) {
-        char msg[400];
-        snprintf(msg, sizeof(msg), "FlinkDeployment %s not found", fdname);
         if (!is(json_string_value(json_object_get(status, "error")), msg)) {
             json_object_set_new(status, "error", json_string(msg));
             json_object_set_new(status, "state", json_string(state));
@@ -314,8 +343,7 @@ int snapshot_reconcile(struct snapshot_ctx *ctx, const char *key, long *requeue_
         *requeue_ms = ctx->cfg ? ctx->cfg->reconcile_interval_ms : 60000;
         goto out;
     }
-    const char *jid = json_path_string(fd, "status.jobStatus.jobId", NULL);
-    bool running = is(json_path_string(fd, "status.jobStatus.state", ""), "RUNNING");
+    const char *jid = jidbuf[0] ? jidbuf : NULL;
     bool reachable = deployment_rest_base(ctx->services, ns, fdname, base, sizeof(base)) &&
                      is(json_path_string(fd, "status.jobManagerDeploymentStatus", ""), "READY");
     flinkrest fr = {.hc = ctx->rest, .base = base, .timeout_ms = 5000};

@@ -34,7 +34,8 @@ struct snapshot_ctx {
     const opconfig *cfg;
     informer *snapshots;
     informer *flinkdeployments;
-    informer *services; /* the JobManagers' NAME-rest Services */
+    informer *sessionjobs; /* FlinkSessionJobs (jobReference.kind FlinkSessionJob); may be NULL */
+    informer *services;    /* the JobManagers' NAME-rest Services */
     event_recorder *events;
     http_client *rest;
     long long (*now_ms)(void); /* NULL: real time */

@@ -246,6 +246,43 @@ int flinkrest_job_metrics(const flinkrest *r, const char *job_id, const char *na
     return 0;
 }
 
+int flinkrest_job_exceptions(const flinkrest *r, const char *job_id, int max, json_t **out,
+                             weir_error *err)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/jobs/%s/exceptions?maxExceptions=%d", job_id, max);
+    json_t *ans = NULL;
+    int rc = call(r, "GET", path, NULL, NULL, 0, &ans, err);
+    if (rc)
+        return rc;
+    json_t *entries = json_object_get(json_object_get(ans, "exceptionHistory"), "entries");
+    if (!json_is_array(entries)) {
+        json_decref(ans);
+        return weir_error_set(err, WEIR_EPARSE, "%s: no exceptionHistory.entries", path);
+    }
+    *out = json_incref(entries);
+    json_decref(ans);
+    return 0;
+}
+
+int flinkrest_job_failure(const flinkrest *r, const char *job_id, char *cls, size_t cls_cap,
+                          char *trace, size_t trace_cap, weir_error *err)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/jobs/%s/execution-result", job_id);
+    json_t *ans = NULL;
+    int rc = call(r, "GET", path, NULL, NULL, 0, &ans, err);
+    if (rc)
+        return rc;
+    json_t *fc = json_object_get(json_object_get(ans, "job-execution-result"), "failure-cause");
+    const char *c = json_string_value(json_object_get(fc, "class"));
+    const char *t = json_string_value(json_object_get(fc, "stack-trace"));
+    snprintf(cls, cls_cap, "%s", c ? c : "");
+    snprintf(trace, trace_cap, "%s", t ? t : "");
+    json_decref(ans);
+    return 0;
+}
+
 int flinkrest_taskmanagers(const flinkrest *r, int *count, weir_error *err)
 {
     json_t *ans = NULL;

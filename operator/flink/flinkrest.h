@@ -76,6 +76,16 @@ int flinkrest_disposal_status(const flinkrest *r, const char *request_id, flinkr
 int flinkrest_job_metrics(const flinkrest *r, const char *job_id, const char *names, json_t **out,
                           weir_error *err) WEIR_MUST_CHECK;
 
+/* GET /jobs/:id/exceptions?maxExceptions=N: *out is the exceptionHistory.entries array
+ * (newest first; each {exceptionName, stacktrace, timestamp, ...}; caller decrefs). */
+int flinkrest_job_exceptions(const flinkrest *r, const char *job_id, int max, json_t **out,
+                             weir_error *err) WEIR_MUST_CHECK;
+
+/* GET /jobs/:id/execution-result of a FAILED job: its failure cause's class and stack trace
+ * (both "" when it has none). */
+int flinkrest_job_failure(const flinkrest *r, const char *job_id, char *cls, size_t cls_cap,
+                          char *trace, size_t trace_cap, weir_error *err) WEIR_MUST_CHECK;
+
 /* GET /taskmanagers: how many are registered. */
 int flinkrest_taskmanagers(const flinkrest *r, int *count, weir_error *err) WEIR_MUST_CHECK;
 

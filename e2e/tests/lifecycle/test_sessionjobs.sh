@@ -136,6 +136,24 @@ resumed() { [[ $(sst counts jobStatus.jobId) != "$jid2" ]] && sj_running counts;
 check "resume: RUNNING again" retry 90 resumed
 check "resume restored the suspend savepoint (no fresh +I rows)" retry 60 cont
 
+# 3b. snapshots of a session job: nonces (legacy savepointInfo / checkpointInfo) and a
+# FlinkStateSnapshot whose jobReference is the FlinkSessionJob
+spatch counts '{"spec":{"job":{"savepointTriggerNonce":3,"checkpointTriggerNonce":4}}}'
+sj_sp() { [[ $(sst counts jobStatus.savepointInfo.lastSavepoint.triggerType) == MANUAL && $(sst counts jobStatus.savepointInfo.lastSavepoint.triggerNonce) == 3 ]]; }
+check "savepointTriggerNonce on a session job: a MANUAL savepoint in savepointInfo.lastSavepoint" retry 60 sj_sp
+sj_cp() { [[ $(sst counts jobStatus.checkpointInfo.lastCheckpoint.triggerNonce) == 4 ]]; }
+check "checkpointTriggerNonce on a session job: checkpointInfo.lastCheckpoint" retry 60 sj_cp
+kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkStateSnapshot
+metadata: {name: sj-sp}
+spec:
+  jobReference: {kind: FlinkSessionJob, name: counts}
+  savepoint: {}
+YAML
+sj_snap() { [[ $(kubectl -n "$NS" get flinkstatesnapshot sj-sp -o jsonpath='{.status.state}') == COMPLETED && -n $(kubectl -n "$NS" get flinkstatesnapshot sj-sp -o jsonpath='{.status.path}') ]]; }
+check "a FlinkStateSnapshot of the FlinkSessionJob completes with a path" retry 60 sj_snap
+
 # 4. stateless restart
 m=$(mark)
 jid3=$(sst counts jobStatus.jobId)
