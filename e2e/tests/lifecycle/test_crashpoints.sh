@@ -2,7 +2,7 @@
 # test_crashpoints.sh - issue 10's crash-point test: the operator (the sanitizer build, whose
 # test hook WEIR_CRASHPOINT=<write point> SIGKILLs it right after that status write) is killed
 # at every write point of a first deployment, a manual savepoint, a savepoint upgrade, a
-# suspend and a resume; restarted without the hook, every run must end RUNNING/STABLE (or
+# suspend and a resume, a rollback, snapshot resources and a deletion with a savepoint; restarted without the hook, every run must end RUNNING/STABLE (or
 # SUSPENDED) with state continuity (the running counts go on, no fresh +I rows), exactly one
 # JobManager and one job, and no duplicate savepoint. The operator runs out of cluster and
 # reaches the JobManagers through their REST Services' cluster IPs.
@@ -228,6 +228,22 @@ start_operator ""
 user_done() { [[ $(kubectl -n "$NS" get flinkstatesnapshot user -o jsonpath='{.status.state}') == COMPLETED ]]; }
 check "crash after the snapshot's trigger id was written: it completes" retry 90 user_done
 check "exactly one savepoint was taken for it" bash -c "[[ \$(ls -d $STATE/user-sp/savepoint-* 2>/dev/null | wc -l) == 1 ]]"
+stop_operator
+
+# 7. deletion with job.savepoint-on-deletion: killed right after the trigger id was written
+start_operator ""
+patch '{"spec":{"flinkConfiguration":{"kubernetes.operator.job.savepoint-on-deletion":"true"}}}'
+check "savepoint-on-deletion set: STABLE" retry 60 stable
+stop_operator
+nsp=$(ls -d "$STATE"/savepoints/savepoint-* 2>/dev/null | wc -l)
+start_operator deletion-savepoint-trigger
+kubectl -n "$NS" delete flinkdep cp --wait=false >/dev/null
+if crashed; then pass "deletion: SIGKILLed right after the 'deletion-savepoint-trigger' write"; POINTS=$((POINTS + 1)); else fail "no crash at 'deletion-savepoint-trigger'"; stop_operator; fi
+start_operator ""
+fd_gone() { ! kubectl -n "$NS" get flinkdep cp >/dev/null 2>&1; }
+check "crash during the deletion savepoint: the deletion completes" retry 120 fd_gone
+check "exactly one savepoint was taken for the deletion" bash -c "[[ \$(ls -d $STATE/savepoints/savepoint-* 2>/dev/null | wc -l) == $((nsp + 1)) ]]"
+check "its location is in a SavepointCompleted event" bash -c "kubectl -n $NS get events --field-selector involvedObject.name=cp,reason=SavepointCompleted -o jsonpath='{.items[*].message}' | grep -q 'before deletion'"
 stop_operator
 check "no sanitizer report in the operator's log" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error:' '$LOG'"
 echo "MEASURE crash-points covered=$POINTS"
