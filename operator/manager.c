@@ -281,6 +281,7 @@ static int scope_init(manager *m, struct scope *s, const char *ns, weir_error *e
                                         .sessionjobs = s->inf[INF_SJ],
                                         .flinkdeployments = s->inf[INF_FD],
                                         .services = s->inf[INF_SVC],
+                                        .snapshots = s->inf[INF_SNAP],
                                         .events = m->events,
                                         .rest = m->rest};
     s->snap_ctx = (struct snapshot_ctx){.kc = m->kc,

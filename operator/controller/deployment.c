@@ -1090,186 +1090,14 @@ static int app_write(void *ud, json_t *status, weir_error *err)
     return rc;
 }
 
-#define SNAPSHOT_DEDUPE_ANNOTATION "weir.flink.apache.org/trigger"
-
-/* The FlinkStateSnapshots of this resource (new references in a new array). */
-static json_t *snapshots_of(struct deployment_ctx *ctx, const json_t *fd)
-{
-    json_t *out = json_array();
-    if (!ctx->snapshots)
-        return out;
-    const char *ns = json_path_string(fd, "metadata.namespace", "");
-    json_t *keys =
-        informer_by_index(ctx->snapshots, "job", json_path_string(fd, "metadata.name", ""));
-    size_t i;
-    json_t *k;
-    json_array_foreach(keys, i, k)
-    {
-        json_t *o = informer_get(ctx->snapshots, json_string_value(k));
-        if (o && strcmp(json_path_string(o, "metadata.namespace", ""), ns) == 0 &&
-            strcmp(json_path_string(o, "spec.jobReference.kind", "FlinkDeployment"),
-                   "FlinkDeployment") == 0)
-            json_array_append(out, o);
-        json_decref(o);
-    }
-    json_decref(keys);
-    return out;
-}
-
 static int app_create_snapshot(void *ud, bool checkpoint, const char *trigger_type,
                                const char *path, const char *format, bool already_exists,
                                const char *dedupe, weir_error *err)
 {
     struct app_write_ud *w = ud;
-    json_t *all = snapshots_of(w->ctx, w->fd);
-    size_t i;
-    json_t *o;
-    bool exists = false;
-    json_array_foreach(all, i, o)
-    {
-        const char *d = json_string_value(
-            json_object_get(json_path_get(o, "metadata.annotations"), SNAPSHOT_DEDUPE_ANNOTATION));
-        if (d && strcmp(d, dedupe) == 0)
-            exists = true;
-    }
-    json_decref(all);
-    if (exists)
-        return 0;
-    bool dispose = false;
-    weir_error e = {0};
-    if (config_get_bool(w->conf, "kubernetes.operator.savepoint.dispose-on-delete", false, &dispose,
-                        &e))
-        dispose = false;
-    json_t *obj = snapshot_object(w->fd, checkpoint, trigger_type, path, format, dispose,
-                                  already_exists, wall_ms(w->ctx));
-    (void)!json_path_set(obj, "metadata.annotations",
-                         json_pack("{s:s}", SNAPSHOT_DEDUPE_ANNOTATION, dedupe));
-    /* owned by the resource: deleting the FlinkDeployment removes its snapshots */
-    json_t *ref = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "flink.apache.org/v1beta1", "kind",
-                            "FlinkDeployment", "name", json_path_string(w->fd, "metadata.name", ""),
-                            "uid", json_path_string(w->fd, "metadata.uid", ""));
-    (void)!json_path_set(obj, "metadata.ownerReferences", ref);
-    int rc = kube_create(w->ctx->kc, &SNAPSHOT_RES,
-                         json_path_string(w->fd, "metadata.namespace", NULL), obj, NULL, err);
-    if (rc == 0)
-        log_info("created FlinkStateSnapshot", "name", json_path_string(obj, "metadata.name", ""),
-                 "trigger", trigger_type);
-    json_decref(obj);
-    return rc == WEIR_EEXIST || rc == WEIR_ECONFLICT ? 0 : rc; /* created already */
-}
-
-/* With snapshot resources: the newest completed savepoint is mirrored into the legacy
- * savepointInfo.lastSavepoint, and PERIODIC/UPGRADE savepoints beyond
- * savepoint.history.max.count or older than max.age are deleted (their finalizer disposes them
- * when disposeOnDelete), always keeping the newest completed one and the newest one. */
-/* Deletes the operator's snapshots of one kind beyond `max_count` or older than `max_age` (< 0:
- * no age limit): savepoints triggered PERIODIC or UPGRADE, checkpoints triggered PERIODIC.
- * The newest, `keep` and snapshots in progress stay. */
-static void prune_snapshots(struct deployment_ctx *ctx, json_t *all, bool checkpoint,
-                            long long max_count, long long max_age, const json_t *keep,
-                            long long now)
-{
-    size_t i;
-    json_t *o;
-    weir_error e = {0};
-    json_t *cand = json_array(); /* newest first */
-    json_array_foreach(all, i, o)
-    {
-        const char *tt = json_path_string(o, "metadata.labels[\"snapshot.trigger-type\"]", "");
-        bool kind = checkpoint ? json_path_get(o, "spec.checkpoint") != NULL
-                               : json_path_get(o, "spec.savepoint") != NULL;
-        bool ours = strcmp(tt, "PERIODIC") == 0 || (!checkpoint && strcmp(tt, "UPGRADE") == 0);
-        if (!kind || !ours || json_path_get(o, "metadata.deletionTimestamp"))
-            continue;
-        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
-        size_t at = 0;
-        json_t *c;
-        json_array_foreach(cand, at, c)
-        {
-            if (clock_parse_k8s_ms(json_path_string(c, "metadata.creationTimestamp", NULL)) < ts)
-                break;
-        }
-        json_array_insert(cand, at, o);
-    }
-    json_array_foreach(cand, i, o)
-    {
-        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
-        bool over = (long long)i >= max_count || (max_age >= 0 && ts > 0 && now - ts > max_age);
-        if (!over || i == 0 || o == keep)
-            continue;
-        if (strcmp(json_path_string(o, "status.state", ""), "IN_PROGRESS") == 0)
-            continue;
-        const char *sname = json_path_string(o, "metadata.name", "");
-        int rc = kube_delete(ctx->kc, &SNAPSHOT_RES,
-                             json_path_string(o, "metadata.namespace", NULL), sname, NULL, &e);
-        if (rc && rc != WEIR_ENOTFOUND)
-            log_warn("cannot delete an old FlinkStateSnapshot", "name", sname, "error", e.msg);
-        else
-            log_info("deleted an old FlinkStateSnapshot (snapshot history)", "name", sname);
-    }
-    json_decref(cand);
-}
-
-static void observe_snapshots(struct deployment_ctx *ctx, const json_t *fd, json_t *status,
-                              const config *rconf, long long now)
-{
-    json_t *all = snapshots_of(ctx, fd);
-    size_t i;
-    json_t *o, *newest_done = NULL;
-    long long newest_done_ts = -1;
-    json_array_foreach(all, i, o)
-    {
-        if (strcmp(json_path_string(o, "status.state", ""), "COMPLETED") != 0 ||
-            !json_path_get(o, "spec.savepoint"))
-            continue;
-        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
-        if (ts >= newest_done_ts) {
-            newest_done_ts = ts;
-            newest_done = o;
-        }
-    }
-    if (newest_done) {
-        json_t *js = json_object_get(status, "jobStatus");
-        json_t *si = json_object_get(js, "savepointInfo");
-        if (js && !json_is_object(si)) {
-            si = json_object();
-            json_object_set_new(js, "savepointInfo", si);
-        }
-        long long rts =
-            clock_parse_k8s_ms(json_path_string(newest_done, "status.resultTimestamp", NULL));
-        json_t *sp = json_pack(
-            "{s:I,s:s,s:s,s:s}", "timeStamp", (json_int_t)(rts ? rts : newest_done_ts), "location",
-            json_path_string(newest_done, "status.path", ""), "triggerType",
-            json_path_string(newest_done, "metadata.labels[\"snapshot.trigger-type\"]", "UNKNOWN"),
-            "formatType", json_path_string(newest_done, "spec.savepoint.formatType", "CANONICAL"));
-        if (si)
-            json_object_set_new(si, "lastSavepoint", sp);
-        else
-            json_decref(sp);
-    }
-    /* retention */
-    long long max_count = 10, max_age = 86400000LL;
-    weir_error e = {0};
-    bool cleanup = true;
-    if (config_get_int(rconf, "kubernetes.operator.savepoint.history.max.count", 10, &max_count,
-                       &e) ||
-        config_get_duration_ms(rconf, "kubernetes.operator.savepoint.history.max.age", 86400000LL,
-                               &max_age, &e) ||
-        config_get_bool(rconf, "kubernetes.operator.savepoint.cleanup.enabled", true, &cleanup,
-                        &e) ||
-        !cleanup) {
-        json_decref(all);
-        return;
-    }
-    if (max_count < 1)
-        max_count = 1;
-    prune_snapshots(ctx, all, false, max_count, max_age, newest_done, now);
-    /* periodic checkpoint snapshots: as many as the job retains checkpoints */
-    long long retained = 1;
-    if (config_get_int(rconf, "state.checkpoints.num-retained", 1, &retained, &e) || retained < 1)
-        retained = 1;
-    prune_snapshots(ctx, all, true, retained, -1, NULL, now);
-    json_decref(all);
+    return snapshot_create_for(w->ctx->kc, w->ctx->snapshots, "FlinkDeployment", w->fd, w->conf,
+                               checkpoint, trigger_type, path, format, already_exists, dedupe,
+                               wall_ms(w->ctx), err);
 }
 
 static void app_event(void *ud, const char *type, const char *reason, const char *msg)
@@ -1447,7 +1275,7 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
             snap_res = true;
         snap_res = snap_res && ctx->snapshots != NULL;
         if (snap_res)
-            observe_snapshots(ctx, fd, status, rconf, t);
+            snapshot_observe_for(ctx->kc, ctx->snapshots, "FlinkDeployment", fd, status, rconf, t);
         bool unhealthy = reachable && !observe_health(&fr, status, rconf, t);
         application_env env = {
             .unhealthy = unhealthy,

@@ -17,6 +17,7 @@
 #include "operator/controller/application.h"
 #include "operator/controller/children.h"
 #include "operator/controller/lifecycle.h"
+#include "operator/controller/snapshot.h"
 #include "operator/controller/deployment.h"
 #include "operator/flink/flinkrest.h"
 
@@ -279,6 +280,7 @@ static int find_job(struct sessionjob_ctx *ctx, const char *base, const char *jo
 struct sj_ud {
     struct sessionjob_ctx *ctx;
     json_t *sj;
+    const config *conf;
 };
 
 static int sj_write(void *ud, json_t *status, weir_error *err)
@@ -291,6 +293,16 @@ static void sj_event(void *ud, const char *type, const char *reason, const char 
 {
     struct sj_ud *u = ud;
     event(u->ctx, u->sj, strcmp(type, "Warning") == 0 ? EVENT_WARNING : EVENT_NORMAL, reason, msg);
+}
+
+static int sj_create_snapshot(void *ud, bool checkpoint, const char *trigger_type, const char *path,
+                              const char *format, bool already_exists, const char *dedupe,
+                              weir_error *err)
+{
+    struct sj_ud *u = ud;
+    return snapshot_create_for(u->ctx->kc, u->ctx->snapshots, "FlinkSessionJob", u->sj, u->conf,
+                               checkpoint, trigger_type, path, format, already_exists, dedupe,
+                               now_of(u->ctx), err);
 }
 
 int sessionjob_reconcile(struct sessionjob_ctx *ctx, const char *key, long *requeue_ms,
@@ -430,8 +442,19 @@ int sessionjob_reconcile(struct sessionjob_ctx *ctx, const char *key, long *requ
         goto out;
     }
     json_decref(pseudo);
-    struct sj_ud ud = {ctx, sj};
+    struct sj_ud ud = {ctx, sj, conf};
+    /* FlinkStateSnapshot resources (snapshot.resource.enabled, the default) */
+    bool snap_res = true;
+    weir_error sre = {0};
+    if (config_get_bool(conf, "kubernetes.operator.snapshot.resource.enabled", true, &snap_res,
+                        &sre))
+        snap_res = true;
+    snap_res = snap_res && ctx->snapshots != NULL;
+    if (snap_res)
+        snapshot_observe_for(ctx->kc, ctx->snapshots, "FlinkSessionJob", sj, status, conf,
+                             now_of(ctx));
     application_env env = {.rest = &fr,
+                           .create_snapshot = snap_res ? sj_create_snapshot : NULL,
                            .cluster_present = present,
                            .now_ms = now_of(ctx),
                            .progress_ms = progress,

@@ -38,6 +38,7 @@ struct sessionjob_ctx {
     informer *sessionjobs;
     informer *flinkdeployments;
     informer *services;
+    informer *snapshots; /* FlinkStateSnapshots, index "job"; NULL: legacy status fields only */
     event_recorder *events;
     http_client *rest;
     long long (*now_ms)(void); /* NULL: real time */

@@ -12,9 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/random.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/random.h"
 #include "operator/controller/application.h"
 #include "operator/controller/deployment.h"
 #include "operator/flink/flinkrest.h"
@@ -52,9 +53,9 @@ int snapshot_index_job(const json_t *obj, const char **out, int cap)
     return 1;
 }
 
-json_t *snapshot_object(const json_t *fd, bool checkpoint, const char *trigger_type,
-                        const char *path, const char *format, bool dispose_on_delete,
-                        bool already_exists, long long now_ms)
+json_t *snapshot_object(const char *kind, const json_t *fd, bool checkpoint,
+                        const char *trigger_type, const char *path, const char *format,
+                        bool dispose_on_delete, bool already_exists, long long now_ms)
 {
     const char *fdname = json_path_string(fd, "metadata.name", "");
     char name[300], lower[16];
@@ -65,8 +66,8 @@ json_t *snapshot_object(const json_t *fd, bool checkpoint, const char *trigger_t
     lower[i] = '\0';
     snprintf(name, sizeof(name), "%s-%s-%s-%lld", fdname, checkpoint ? "checkpoint" : "savepoint",
              lower, now_ms);
-    json_t *spec = json_pack("{s:{s:s,s:s},s:i}", "jobReference", "kind", "FlinkDeployment", "name",
-                             fdname, "backoffLimit", 1);
+    json_t *spec = json_pack("{s:{s:s,s:s},s:i}", "jobReference", "kind", kind, "name", fdname,
+                             "backoffLimit", 1);
     if (checkpoint)
         json_object_set_new(spec, "checkpoint", json_object());
     else {
@@ -82,8 +83,8 @@ json_t *snapshot_object(const json_t *fd, bool checkpoint, const char *trigger_t
                      name, "namespace", json_path_string(fd, "metadata.namespace", "default"),
                      "labels", "snapshot.type", checkpoint ? "CHECKPOINT" : "SAVEPOINT",
                      "snapshot.trigger-type", trigger_type, "snapshot.state",
-                     already_exists ? "COMPLETED" : "TRIGGER_PENDING", "job-reference.kind",
-                     "FlinkDeployment", "job-reference.name", fdname, "spec", spec);
+                     already_exists ? "COMPLETED" : "TRIGGER_PENDING", "job-reference.kind", kind,
+                     "job-reference.name", fdname, "spec", spec);
 }
 
 static void event(struct snapshot_ctx *ctx, const json_t *snap, const char *type,
@@ -456,4 +457,180 @@ out:
     json_decref(status);
     json_decref(snap);
     return rc;
+}
+
+/* --- the operator's own snapshots of a FlinkDeployment or FlinkSessionJob ------------------- */
+
+#define SNAPSHOT_DEDUPE_ANNOTATION "weir.flink.apache.org/trigger"
+
+json_t *snapshot_list_for(informer *snapshots, const char *kind, const json_t *owner)
+{
+    json_t *out = json_array();
+    if (!snapshots)
+        return out;
+    const char *ns = json_path_string(owner, "metadata.namespace", "");
+    json_t *keys =
+        informer_by_index(snapshots, "job", json_path_string(owner, "metadata.name", ""));
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k)
+    {
+        json_t *o = informer_get(snapshots, json_string_value(k));
+        if (o && is(json_path_string(o, "metadata.namespace", ""), ns) &&
+            is(json_path_string(o, "spec.jobReference.kind", "FlinkDeployment"), kind))
+            json_array_append(out, o);
+        json_decref(o);
+    }
+    json_decref(keys);
+    return out;
+}
+
+int snapshot_create_for(kube_client *kc, informer *snapshots, const char *kind, const json_t *owner,
+                        const config *conf, bool checkpoint, const char *trigger_type,
+                        const char *path, const char *format, bool already_exists,
+                        const char *dedupe, long long now_ms, weir_error *err)
+{
+    json_t *all = snapshot_list_for(snapshots, kind, owner);
+    size_t i;
+    json_t *o;
+    bool exists = false;
+    json_array_foreach(all, i, o)
+    {
+        const char *d = json_string_value(
+            json_object_get(json_path_get(o, "metadata.annotations"), SNAPSHOT_DEDUPE_ANNOTATION));
+        if (is(d, dedupe))
+            exists = true;
+    }
+    json_decref(all);
+    if (exists)
+        return 0;
+    bool dispose = false;
+    weir_error e = {0};
+    if (config_get_bool(conf, "kubernetes.operator.savepoint.dispose-on-delete", false, &dispose,
+                        &e))
+        dispose = false;
+    json_t *obj = snapshot_object(kind, owner, checkpoint, trigger_type, path, format, dispose,
+                                  already_exists, now_ms);
+    (void)!json_path_set(obj, "metadata.annotations",
+                         json_pack("{s:s}", SNAPSHOT_DEDUPE_ANNOTATION, dedupe));
+    /* owned by the resource: deleting it removes its snapshots */
+    json_t *ref = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "flink.apache.org/v1beta1", "kind",
+                            kind, "name", json_path_string(owner, "metadata.name", ""), "uid",
+                            json_path_string(owner, "metadata.uid", ""));
+    (void)!json_path_set(obj, "metadata.ownerReferences", ref);
+    int rc = kube_create(kc, &SNAPSHOT_RES, json_path_string(owner, "metadata.namespace", NULL),
+                         obj, NULL, err);
+    if (rc == 0)
+        log_info("created FlinkStateSnapshot", "name", json_path_string(obj, "metadata.name", ""),
+                 "trigger", trigger_type);
+    json_decref(obj);
+    return rc == WEIR_EEXIST || rc == WEIR_ECONFLICT ? 0 : rc; /* created already */
+}
+
+/* Deletes the operator's snapshots of one kind beyond `max_count` or older than `max_age` (< 0:
+ * no age limit): savepoints triggered PERIODIC or UPGRADE, checkpoints triggered PERIODIC.
+ * The newest, `keep` and snapshots in progress stay. */
+static void prune(kube_client *kc, json_t *all, bool checkpoint, long long max_count,
+                  long long max_age, const json_t *keep, long long now)
+{
+    size_t i;
+    json_t *o;
+    weir_error e = {0};
+    json_t *cand = json_array(); /* newest first */
+    json_array_foreach(all, i, o)
+    {
+        const char *tt = json_path_string(o, "metadata.labels[\"snapshot.trigger-type\"]", "");
+        bool kind = checkpoint ? json_path_get(o, "spec.checkpoint") != NULL
+                               : json_path_get(o, "spec.savepoint") != NULL;
+        bool ours = is(tt, "PERIODIC") || (!checkpoint && is(tt, "UPGRADE"));
+        if (!kind || !ours || json_path_get(o, "metadata.deletionTimestamp"))
+            continue;
+        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        size_t at = 0;
+        json_t *c;
+        json_array_foreach(cand, at, c)
+        {
+            if (clock_parse_k8s_ms(json_path_string(c, "metadata.creationTimestamp", NULL)) < ts)
+                break;
+        }
+        json_array_insert(cand, at, o);
+    }
+    json_array_foreach(cand, i, o)
+    {
+        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        bool over = (long long)i >= max_count || (max_age >= 0 && ts > 0 && now - ts > max_age);
+        if (!over || i == 0 || o == keep ||
+            is(json_path_string(o, "status.state", ""), "IN_PROGRESS"))
+            continue;
+        const char *sname = json_path_string(o, "metadata.name", "");
+        int rc = kube_delete(kc, &SNAPSHOT_RES, json_path_string(o, "metadata.namespace", NULL),
+                             sname, NULL, &e);
+        if (rc && rc != WEIR_ENOTFOUND)
+            log_warn("cannot delete an old FlinkStateSnapshot", "name", sname, "error", e.msg);
+        else
+            log_info("deleted an old FlinkStateSnapshot (snapshot history)", "name", sname);
+    }
+    json_decref(cand);
+}
+
+void snapshot_observe_for(kube_client *kc, informer *snapshots, const char *kind,
+                          const json_t *owner, json_t *status, const config *rconf, long long now)
+{
+    json_t *all = snapshot_list_for(snapshots, kind, owner);
+    size_t i;
+    json_t *o, *newest_done = NULL;
+    long long newest_done_ts = -1;
+    json_array_foreach(all, i, o)
+    {
+        if (!is(json_path_string(o, "status.state", ""), "COMPLETED") ||
+            !json_path_get(o, "spec.savepoint"))
+            continue;
+        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        if (ts >= newest_done_ts) {
+            newest_done_ts = ts;
+            newest_done = o;
+        }
+    }
+    if (newest_done) {
+        json_t *js = json_object_get(status, "jobStatus");
+        json_t *si = json_object_get(js, "savepointInfo");
+        if (js && !json_is_object(si)) {
+            si = json_object();
+            json_object_set_new(js, "savepointInfo", si);
+        }
+        long long rts =
+            clock_parse_k8s_ms(json_path_string(newest_done, "status.resultTimestamp", NULL));
+        json_t *sp = json_pack(
+            "{s:I,s:s,s:s,s:s}", "timeStamp", (json_int_t)(rts ? rts : newest_done_ts), "location",
+            json_path_string(newest_done, "status.path", ""), "triggerType",
+            json_path_string(newest_done, "metadata.labels[\"snapshot.trigger-type\"]", "UNKNOWN"),
+            "formatType", json_path_string(newest_done, "spec.savepoint.formatType", "CANONICAL"));
+        if (si)
+            json_object_set_new(si, "lastSavepoint", sp);
+        else
+            json_decref(sp);
+    }
+    /* retention */
+    long long max_count = 10, max_age = 86400000LL;
+    weir_error e = {0};
+    bool cleanup = true;
+    if (config_get_int(rconf, "kubernetes.operator.savepoint.history.max.count", 10, &max_count,
+                       &e) ||
+        config_get_duration_ms(rconf, "kubernetes.operator.savepoint.history.max.age", 86400000LL,
+                               &max_age, &e) ||
+        config_get_bool(rconf, "kubernetes.operator.savepoint.cleanup.enabled", true, &cleanup,
+                        &e) ||
+        !cleanup) {
+        json_decref(all);
+        return;
+    }
+    if (max_count < 1)
+        max_count = 1;
+    prune(kc, all, false, max_count, max_age, newest_done, now);
+    /* periodic checkpoint snapshots: as many as the job retains checkpoints */
+    long long retained = 1;
+    if (config_get_int(rconf, "state.checkpoints.num-retained", 1, &retained, &e) || retained < 1)
+        retained = 1;
+    prune(kc, all, true, retained, -1, NULL, now);
+    json_decref(all);
 }

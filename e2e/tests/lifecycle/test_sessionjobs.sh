@@ -136,13 +136,16 @@ resumed() { [[ $(sst counts jobStatus.jobId) != "$jid2" ]] && sj_running counts;
 check "resume: RUNNING again" retry 90 resumed
 check "resume restored the suspend savepoint (no fresh +I rows)" retry 60 cont
 
-# 3b. snapshots of a session job: nonces (legacy savepointInfo / checkpointInfo) and a
-# FlinkStateSnapshot whose jobReference is the FlinkSessionJob
+# 3b. snapshots of a session job: the nonces create FlinkStateSnapshots that reference the
+# FlinkSessionJob (snapshot.resource.enabled, the default), and so does one created by hand
 spatch counts '{"spec":{"job":{"savepointTriggerNonce":3,"checkpointTriggerNonce":4}}}'
-sj_sp() { [[ $(sst counts jobStatus.savepointInfo.lastSavepoint.triggerType) == MANUAL && $(sst counts jobStatus.savepointInfo.lastSavepoint.triggerNonce) == 3 ]]; }
-check "savepointTriggerNonce on a session job: a MANUAL savepoint in savepointInfo.lastSavepoint" retry 60 sj_sp
-sj_cp() { [[ $(sst counts jobStatus.checkpointInfo.lastCheckpoint.triggerNonce) == 4 ]]; }
-check "checkpointTriggerNonce on a session job: checkpointInfo.lastCheckpoint" retry 60 sj_cp
+sj_snap_of() { kubectl -n "$NS" get flinkstatesnapshot -l "snapshot.trigger-type=MANUAL,snapshot.type=$1,job-reference.kind=FlinkSessionJob,job-reference.name=counts" -o jsonpath='{.items[0].status.state}' 2>/dev/null; }
+sj_sp() { [[ $(sj_snap_of SAVEPOINT) == COMPLETED ]]; }
+check "savepointTriggerNonce on a session job: a MANUAL savepoint FlinkStateSnapshot of the FlinkSessionJob completes" retry 60 sj_sp
+sj_mirror() { [[ $(sst counts jobStatus.savepointInfo.lastSavepoint.triggerType) == MANUAL && -n $(sst counts jobStatus.savepointInfo.lastSavepoint.location) ]]; }
+check "... mirrored into the session job's savepointInfo.lastSavepoint" retry 30 sj_mirror
+sj_cp() { [[ $(sj_snap_of CHECKPOINT) == COMPLETED ]]; }
+check "checkpointTriggerNonce on a session job: a MANUAL checkpoint FlinkStateSnapshot completes" retry 60 sj_cp
 kubectl -n "$NS" apply -f - >/dev/null <<YAML
 apiVersion: flink.apache.org/v1beta1
 kind: FlinkStateSnapshot
