@@ -82,6 +82,9 @@ spec:
     upgradeMode: savepoint
 YAML
 }
+# the node takes at most 110 pods: wait for pods of earlier tests to finish terminating
+few_pods() { [[ $(kubectl get pods -A --no-headers 2>/dev/null | wc -l) -le $((108 - 2 * (N + 1))) ]]; }
+retry 180 few_pods || echo "note: $(kubectl get pods -A --no-headers 2>/dev/null | wc -l) pods still on the node"
 names=()
 for ((i = 1; i <= N; i++)); do names+=("sp$i"); done
 { for n in "${names[@]}" other; do fd_yaml "$n"; done; } | kubectl -n "$NS" apply -f - >/dev/null
