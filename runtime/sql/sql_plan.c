@@ -1048,7 +1048,22 @@ static bool has_agg(const sql_expr *e)
     return false;
 }
 
+static int plan_select(ctx *c, const sql_query *q, rel *out);
+
+/* A query as a relation. UNION ALL is planned only at the top of an INSERT (plan_insert), as
+ * one pipeline per branch into the sink; elsewhere (a subquery, a view read by a query) it is
+ * refused, since the engine has no multi-input operator yet. */
 static int plan_query(ctx *c, const sql_query *q, rel *out)
+{
+    if (q->union_all)
+        return fail(c, q->union_all->pos, WEIR_EUNSUPPORTED,
+                    "UNION ALL is supported only as the query of an INSERT (directly or through "
+                    "a view), not inside another query yet");
+    return plan_select(c, q, out);
+}
+
+/* One SELECT (ignoring q->union_all). */
+static int plan_select(ctx *c, const sql_query *q, rel *out)
 {
     if (++c->depth > 50) {
         c->depth--;
@@ -1056,10 +1071,6 @@ static int plan_query(ctx *c, const sql_query *q, rel *out)
     }
     int rc;
     rel in = {0};
-    if (q->union_all) {
-        rc = fail(c, q->union_all->pos, WEIR_EUNSUPPORTED, "UNION ALL is not supported yet");
-        goto done;
-    }
     if (q->distinct) {
         rc = fail(c, q->pos, WEIR_EUNSUPPORTED, "SELECT DISTINCT is not supported yet");
         goto done;
@@ -1165,38 +1176,17 @@ static bool assignable(rt_type from, rt_type to)
     return (tf && tt) || from.kind == to.kind;
 }
 
-static int plan_insert(ctx *c, const sql_stmt *st)
+/* The sink of INSERT INTO `t` fed by the planned query `q` (of `query`, for positions): casts
+ * to the sink's column types where they differ, then the sink operator. */
+static int emit_sink(ctx *c, const sql_stmt *t, const sql_query *query, const rel *sinkcols_in,
+                     rel *qp)
 {
-    table *tb = find_table(c, st->name);
-    if (!tb)
-        return fail(c, st->name_pos, WEIR_EINVAL, "table '%s' not found", st->name);
-    const sql_stmt *t = tb->def;
-    rel sinkcols = {0}, q = {0};
     int rc = 0;
-    for (int i = 0; i < t->ncols; i++) {
-        if (t->cols[i].computed || t->cols[i].metadata)
-            continue;
-        rt_type ty;
-        weir_error te = {0};
-        if ((rc = rt_type_parse(t->cols[i].type, &ty, &te))) {
-            rc = fail(c, t->cols[i].pos, rc, "column '%s': %s", t->cols[i].name, te.msg);
-            goto done;
-        }
-        rel_add(&sinkcols, t->cols[i].name, ty);
-    }
-    if (st->ninsert_cols) {
-        rc = fail(c, st->name_pos, WEIR_EUNSUPPORTED,
-                  "INSERT with a column list is not supported yet");
-        goto done;
-    }
-    if ((rc = check_connector(c, t, &sinkcols, false)))
-        goto done;
-    if ((rc = plan_query(c, st->query, &q)))
-        goto done;
+    const rel sinkcols = *sinkcols_in;
+    rel q = *qp;
     if (q.ncols != sinkcols.ncols) {
-        rc = fail(c, st->query->pos, WEIR_EINVAL,
-                  "the query produces %d columns but table '%s' has %d", q.ncols, t->name,
-                  sinkcols.ncols);
+        rc = fail(c, query->pos, WEIR_EINVAL, "the query produces %d columns but table '%s' has %d",
+                  q.ncols, t->name, sinkcols.ncols);
         goto done;
     }
     /* casts to the sink's types where they differ */
@@ -1211,7 +1201,7 @@ static int plan_insert(ctx *c, const sql_stmt *st)
         types[i] = to;
         if (!assignable(from, to)) {
             char a[64], b[64];
-            sql_pos at = i < st->query->nitems ? st->query->items[i].pos : st->query->pos;
+            sql_pos at = i < query->nitems ? query->items[i].pos : query->pos;
             json_decref(e);
             json_decref(proj);
             rc = fail(c, at, WEIR_ETYPE, "column %d: cannot insert %s into %s column '%s' of '%s'",
@@ -1252,6 +1242,62 @@ static int plan_insert(ctx *c, const sql_stmt *st)
         json_object_set_new(sink, "parallelism", json_integer(atoi(sp)));
     rc = add_op(c, sink);
     rel_free(&casted);
+done:
+    return rc;
+}
+
+static int plan_insert(ctx *c, const sql_stmt *st)
+{
+    table *tb = find_table(c, st->name);
+    if (!tb)
+        return fail(c, st->name_pos, WEIR_EINVAL, "table '%s' not found", st->name);
+    const sql_stmt *t = tb->def;
+    rel sinkcols = {0}, q = {0};
+    int rc = 0;
+    for (int i = 0; i < t->ncols; i++) {
+        if (t->cols[i].computed || t->cols[i].metadata)
+            continue;
+        rt_type ty;
+        weir_error te = {0};
+        if ((rc = rt_type_parse(t->cols[i].type, &ty, &te))) {
+            rc = fail(c, t->cols[i].pos, rc, "column '%s': %s", t->cols[i].name, te.msg);
+            goto done;
+        }
+        rel_add(&sinkcols, t->cols[i].name, ty);
+    }
+    if (st->ninsert_cols) {
+        rc = fail(c, st->name_pos, WEIR_EUNSUPPORTED,
+                  "INSERT with a column list is not supported yet");
+        goto done;
+    }
+    if ((rc = check_connector(c, t, &sinkcols, false)))
+        goto done;
+    /* the query, or every branch of a UNION ALL (through a view read directly, too): each
+     * branch is its own pipeline into the sink */
+    const sql_query *top = st->query;
+    if (!top->union_all && top->from && top->from->kind == SF_TABLE && !top->where &&
+        top->ngroup == 0 && !top->having && top->nitems == 1 && !top->items[0].expr &&
+        !top->items[0].star_qual && !top->distinct) {
+        const sql_stmt *v = find_view(c, top->from->name);
+        if (v && v->query->union_all && v->ncols == 0)
+            top = v->query; /* INSERT INTO t SELECT * FROM a_union_view */
+    }
+    int first_ncols = -1;
+    for (const sql_query *b = top; b; b = b->union_all) {
+        rel_free(&q);
+        memset(&q, 0, sizeof(q));
+        if ((rc = plan_select(c, b, &q)))
+            goto done;
+        if (first_ncols >= 0 && q.ncols != first_ncols) {
+            rc = fail(c, b->pos, WEIR_EINVAL,
+                      "UNION ALL: this branch produces %d columns, the first produces %d", q.ncols,
+                      first_ncols);
+            goto done;
+        }
+        first_ncols = q.ncols;
+        if ((rc = emit_sink(c, t, b, &sinkcols, &q)))
+            goto done;
+    }
 done:
     rel_free(&sinkcols);
     rel_free(&q);

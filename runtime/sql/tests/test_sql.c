@@ -140,6 +140,13 @@ static const bad bads[] = {
     {TABLES "INSERT INTO o SELECT k, v FROM s WHERE v BETWEEN 1;", ";", "expected AND"},
     {TABLES "INSERT INTO o SELECT k, v FROM s UNION SELECT k, v FROM s;", "SELECT k, v FROM s;",
      "only UNION ALL is supported"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s UNION ALL SELECT k FROM s;", "SELECT k FROM s;",
+     "UNION ALL: this branch produces 1 columns, the first produces 2"},
+    {TABLES "INSERT INTO o SELECT k, c FROM (SELECT k, v AS c FROM s UNION ALL SELECT k, v FROM "
+            "s) u;",
+     "SELECT k, v FROM s)", "UNION ALL is supported only as the query of an INSERT"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s UNION ALL SELECT k, CAST(k AS STRING) FROM s;",
+     "CAST(k AS STRING)", "column 2: cannot insert"},
     {TABLES "INSERT INTO o SELECT k, v FROM TABLE(SESSION(TABLE s, DESCRIPTOR(ts), INTERVAL \'1\' "
             "SECOND)) GROUP BY k;",
      "SESSION", "SESSION windows are not supported yet"},
@@ -211,6 +218,40 @@ static const bad bads[] = {
      "the script has no INSERT INTO"},
 };
 
+/* UNION ALL at the top of an INSERT: one pipeline per branch into the sink (also through a
+ * view); the first branch's operators keep the uids of the same INSERT without the union. */
+static void test_union_all(void **state)
+{
+    (void)state;
+    json_t *one = compile(TABLES "INSERT INTO o SELECT k, v FROM s;");
+    json_t *two = compile(TABLES "INSERT INTO o SELECT k, v FROM s UNION ALL SELECT k + 1, v * 2 "
+                                 "FROM s WHERE k > 0;");
+    json_t *viewed = compile(TABLES "CREATE VIEW u AS SELECT k, v FROM s UNION ALL SELECT k + 1, "
+                                    "v * 2 FROM s WHERE k > 0; INSERT INTO o SELECT * FROM u;");
+    char u1[16][33], u2[16][33], u3[16][33];
+    uint32_t n1 = 0, n2 = 0, n3 = 0;
+    uids(one, u1, &n1);
+    uids(two, u2, &n2);
+    uids(viewed, u3, &n3);
+    size_t sinks = 0, i;
+    json_t *op;
+    json_array_foreach(json_object_get(two, "operators"), i, op)
+    {
+        if (strcmp(json_string_value(json_object_get(op, "type")), "sink") == 0)
+            sinks++;
+    }
+    assert_int_equal(sinks, 2);
+    assert_true(n2 > n1);
+    for (uint32_t k = 0; k < n1; k++) /* the first branch's pipeline is unchanged */
+        assert_string_equal(u1[k], u2[k]);
+    assert_int_equal(n3, n2); /* the view plans the same operators */
+    for (uint32_t k = 0; k < n2; k++)
+        assert_string_equal(u2[k], u3[k]);
+    json_decref(one);
+    json_decref(two);
+    json_decref(viewed);
+}
+
 static void test_bad_scripts(void **state)
 {
     (void)state;
@@ -247,6 +288,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scripts),
         cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_union_all),
         cmocka_unit_test(test_bad_scripts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
