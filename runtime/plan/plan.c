@@ -173,6 +173,22 @@ static int derive_uid(rt_plan *p, rt_plan_op *op)
         hash_into(h, p->ops[op->input].uid);
     snprintf(op->uid, sizeof(op->uid), "%016llx%016llx", (unsigned long long)h[0],
              (unsigned long long)h[1]);
+    /* An operator identical to an earlier one with the same input (two equal branches of a
+     * UNION ALL, two equal INSERTs) is told apart by its occurrence, in plan order, as Flink's
+     * generated hashes are by topology; the first one keeps the plain uid. */
+    for (int k = 2; k < 1000; k++) {
+        bool taken = false;
+        for (const rt_plan_op *o = p->ops; o < op && !taken; o++)
+            taken = strcmp(o->uid, op->uid) == 0;
+        if (!taken)
+            break;
+        uint64_t h2[2] = {h[0], h[1]};
+        char occ[16];
+        snprintf(occ, sizeof(occ), "#%d", k);
+        hash_into(h2, occ);
+        snprintf(op->uid, sizeof(op->uid), "%016llx%016llx", (unsigned long long)h2[0],
+                 (unsigned long long)h2[1]);
+    }
     return 0;
 }
 

@@ -80,7 +80,9 @@ struct sql_query {
     sql_expr **group;
     int ngroup;
     sql_expr *having;
-    sql_query *union_all; /* next branch */
+    sql_query *union_all;   /* next branch */
+    struct sql_stmt **ctes; /* WITH name AS (query), ...: views of this query (SS_CREATE_VIEW) */
+    int nctes;
 };
 
 typedef struct sql_column {

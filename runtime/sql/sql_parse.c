@@ -882,7 +882,7 @@ static sql_query *select_core(parser *p)
 {
     sql_token *t = cur(p);
     if (is_kw(t, "WITH"))
-        return fail_at(p, t, "WITH (common table expressions) is not supported yet");
+        return fail_at(p, t, "WITH is allowed only at the start of a query");
     if (is_kw(t, "VALUES"))
         return fail_at(p, t, "VALUES is not supported yet");
     if (!expect_kw(p, "SELECT"))
@@ -945,13 +945,50 @@ static sql_query *select_core(parser *p)
     return q;
 }
 
+static sql_stmt *new_stmt(parser *p, sql_stmt_kind k, const sql_token *t);
+static bool name_list(parser *p, const char ***out, int *n);
+
+/* WITH name [(cols)] AS (query) [, ...]: common table expressions, kept as views of the query
+ * that follows (the planner resolves them before the script's tables and views). */
+static bool with_clause(parser *p, sql_stmt ***ctes, int *nctes)
+{
+    if (!accept_kw(p, "WITH"))
+        return true;
+    if (is_kw(cur(p), "RECURSIVE")) {
+        fail_at(p, cur(p), "WITH RECURSIVE is not supported");
+        return false;
+    }
+    do {
+        sql_stmt *v = new_stmt(p, SS_CREATE_VIEW, cur(p));
+        if (!v || !(v->name = ident(p, "a name for the WITH query", &v->name_pos)))
+            return false;
+        if (is_op(cur(p), "(") && !name_list(p, &v->insert_cols, &v->ninsert_cols))
+            return false;
+        if (!expect_kw(p, "AS") || !expect_op(p, "(") || !(v->query = query(p)) ||
+            !expect_op(p, ")"))
+            return false;
+        PUSH(p, *ctes, *nctes, v);
+    } while (accept_op(p, ","));
+    return true;
+}
+
 static sql_query *query(parser *p)
 {
     if (++p->depth > MAX_DEPTH) {
         p->depth--;
         return fail_at(p, cur(p), "queries nested deeper than %d levels", MAX_DEPTH);
     }
+    sql_stmt **ctes = NULL;
+    int nctes = 0;
+    if (!with_clause(p, &ctes, &nctes)) {
+        p->depth--;
+        return NULL;
+    }
     sql_query *q = select_core(p);
+    if (q) {
+        q->ctes = ctes;
+        q->nctes = nctes;
+    }
     sql_query *last = q;
     while (last && is_kw(cur(p), "UNION")) {
         p->i++;

@@ -61,6 +61,8 @@ typedef struct ctx {
     int ntables;
     const sql_stmt **views;
     int nviews;
+    const sql_stmt **ctes; /* WITH queries in scope, innermost last (owned array) */
+    int nctes, cap_ctes;
     int depth;
     bool lenient;  /* sql_check: accept known-later connectors */
     json_t *notes; /* their notes */
@@ -136,6 +138,31 @@ static const sql_stmt *find_view(ctx *c, const char *name)
         if (!strcmp(c->views[i]->name, name))
             return c->views[i];
     return NULL;
+}
+
+/* A WITH query in scope (the innermost of that name): its index in c->ctes, or -1. */
+static int find_cte(ctx *c, const char *name)
+{
+    for (int i = c->nctes - 1; i >= 0; i--)
+        if (!strcmp(c->ctes[i]->name, name))
+            return i;
+    return -1;
+}
+
+/* Brings query q's WITH queries into scope; returns how many to pop (or -1: out of memory). */
+static int push_ctes(ctx *c, const sql_query *q)
+{
+    if (c->nctes + q->nctes > c->cap_ctes) {
+        int cap = (c->nctes + q->nctes) * 2 + 4;
+        const sql_stmt **n = realloc(c->ctes, (size_t)cap * sizeof(*n));
+        if (!n)
+            return -1;
+        c->ctes = n;
+        c->cap_ctes = cap;
+    }
+    for (int i = 0; i < q->nctes; i++)
+        c->ctes[c->nctes++] = q->ctes[i];
+    return q->nctes;
 }
 
 static const char *option(const sql_stmt *t, const char *key, const sql_option **where)
@@ -712,12 +739,20 @@ static int plan_from(ctx *c, const sql_from *f, rel *out)
     else {
         const char *name = f->kind == SF_WINDOW ? f->wsrc->name : f->name;
         sql_pos pos = f->kind == SF_WINDOW ? f->wsrc->pos : f->pos;
-        table *tb = find_table(c, name);
-        const sql_stmt *v = tb ? NULL : find_view(c, name);
+        int ci = find_cte(c, name); /* WITH queries shadow tables and views */
+        const sql_stmt *cte = ci >= 0 ? c->ctes[ci] : NULL;
+        table *tb = cte ? NULL : find_table(c, name);
+        const sql_stmt *v = cte ? cte : tb ? NULL : find_view(c, name);
         if (tb)
             rc = scan_table(c, tb, out);
         else if (v) {
+            /* a WITH query sees only the WITH queries before it (not itself: WITH is not
+             * recursive), then the script's tables and views */
+            int saved = c->nctes;
+            if (cte)
+                c->nctes = ci;
             rc = plan_query(c, v->query, out);
+            c->nctes = saved;
             if (!rc)
                 snprintf(out->qual, sizeof(out->qual), "%s", v->name);
             for (int i = 0; !rc && i < v->ninsert_cols && i < out->ncols; i++)
@@ -1059,7 +1094,12 @@ static int plan_query(ctx *c, const sql_query *q, rel *out)
         return fail(c, q->union_all->pos, WEIR_EUNSUPPORTED,
                     "UNION ALL is supported only as the query of an INSERT (directly or through "
                     "a view), not inside another query yet");
-    return plan_select(c, q, out);
+    int n = push_ctes(c, q);
+    if (n < 0)
+        return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+    int rc = plan_select(c, q, out);
+    c->nctes -= n;
+    return rc;
 }
 
 /* One SELECT (ignoring q->union_all). */
@@ -1282,22 +1322,27 @@ static int plan_insert(ctx *c, const sql_stmt *st)
         if (v && v->query->union_all && v->ncols == 0)
             top = v->query; /* INSERT INTO t SELECT * FROM a_union_view */
     }
-    int first_ncols = -1;
+    int first_ncols = -1, scoped = push_ctes(c, top); /* WITH applies to every branch */
+    if (scoped < 0) {
+        rc = weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+        goto done;
+    }
     for (const sql_query *b = top; b; b = b->union_all) {
         rel_free(&q);
         memset(&q, 0, sizeof(q));
         if ((rc = plan_select(c, b, &q)))
-            goto done;
+            break;
         if (first_ncols >= 0 && q.ncols != first_ncols) {
             rc = fail(c, b->pos, WEIR_EINVAL,
                       "UNION ALL: this branch produces %d columns, the first produces %d", q.ncols,
                       first_ncols);
-            goto done;
+            break;
         }
         first_ncols = q.ncols;
         if ((rc = emit_sink(c, t, b, &sinkcols, &q)))
-            goto done;
+            break;
     }
+    c->nctes -= scoped;
 done:
     rel_free(&sinkcols);
     rel_free(&q);
@@ -1405,6 +1450,7 @@ static int compile(const char *text, size_t len, const char *filename, bool leni
         rel_free(&c.tables[i].scan);
     free(c.tables);
     free(c.views);
+    free(c.ctes);
     json_decref(c.ops);
     if (!rc && json_array_size(c.notes) == 0) {
         /* The plan loader is the last check: it must accept what the planner made. */

@@ -140,6 +140,12 @@ static const bad bads[] = {
     {TABLES "INSERT INTO o SELECT k, v FROM s WHERE v BETWEEN 1;", ";", "expected AND"},
     {TABLES "INSERT INTO o SELECT k, v FROM s UNION SELECT k, v FROM s;", "SELECT k, v FROM s;",
      "only UNION ALL is supported"},
+    {TABLES "INSERT INTO o WITH RECURSIVE r AS (SELECT k, v FROM s) SELECT k, v FROM r;",
+     "RECURSIVE", "WITH RECURSIVE is not supported"},
+    {TABLES "INSERT INTO o WITH r AS SELECT k, v FROM s SELECT k, v FROM r;", "SELECT k, v FROM s",
+     "expected '('"},
+    {TABLES "INSERT INTO o WITH r AS (SELECT k, v FROM s) SELECT k, v FROM q;", "q;",
+     "table or view 'q' not found"},
     {TABLES "INSERT INTO o SELECT k, v FROM s UNION ALL SELECT k FROM s;", "SELECT k FROM s;",
      "UNION ALL: this branch produces 1 columns, the first produces 2"},
     {TABLES "INSERT INTO o SELECT k, c FROM (SELECT k, v AS c FROM s UNION ALL SELECT k, v FROM "
@@ -252,6 +258,48 @@ static void test_union_all(void **state)
     json_decref(viewed);
 }
 
+/* WITH queries: scoped to their query (and every UNION ALL branch), a later one sees the
+ * earlier ones, a name shadows a table but not inside its own definition (WITH is not
+ * recursive); they plan as the equivalent views do. Equal branches get distinct uids. */
+static void test_with(void **state)
+{
+    (void)state;
+    json_t *viewed = compile(TABLES "CREATE VIEW big AS SELECT k, v FROM s WHERE k > 0;"
+                                    "INSERT INTO o SELECT k, COUNT(*) FROM big GROUP BY k;");
+    json_t *with = compile(TABLES "INSERT INTO o WITH big AS (SELECT k, v FROM s WHERE k > 0) "
+                                  "SELECT k, COUNT(*) FROM big GROUP BY k;");
+    char u1[16][33], u2[16][33];
+    uint32_t n1 = 0, n2 = 0;
+    uids(viewed, u1, &n1);
+    uids(with, u2, &n2);
+    assert_int_equal(n1, n2);
+    for (uint32_t k = 0; k < n1; k++)
+        assert_string_equal(u1[k], u2[k]);
+    json_decref(viewed);
+    json_decref(with);
+    /* chained, column-renamed, shadowing the table it reads, across UNION ALL branches */
+    json_t *p = compile(TABLES "INSERT INTO o WITH s AS (SELECT k + 100 AS k, v FROM s), "
+                               "t2 (a, b) AS (SELECT k, v * 2 FROM s) "
+                               "SELECT a, b FROM t2 UNION ALL SELECT a, b FROM t2;");
+    char u3[16][33];
+    uint32_t n3 = 0;
+    uids(p, u3, &n3); /* loads: equal branches got distinct uids */
+    for (uint32_t a = 0; a < n3; a++)
+        for (uint32_t b = 0; b < a; b++)
+            assert_string_not_equal(u3[a], u3[b]);
+    json_t *again = compile(TABLES "INSERT INTO o WITH s AS (SELECT k + 100 AS k, v FROM s), "
+                                   "t2 (a, b) AS (SELECT k, v * 2 FROM s) "
+                                   "SELECT a, b FROM t2 UNION ALL SELECT a, b FROM t2;");
+    char u4[16][33];
+    uint32_t n4 = 0;
+    uids(again, u4, &n4); /* and the same ones when recompiled */
+    assert_int_equal(n3, n4);
+    for (uint32_t k = 0; k < n3; k++)
+        assert_string_equal(u3[k], u4[k]);
+    json_decref(p);
+    json_decref(again);
+}
+
 static void test_bad_scripts(void **state)
 {
     (void)state;
@@ -286,9 +334,8 @@ static void test_bad_scripts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scripts),
-        cmocka_unit_test(test_uids),
-        cmocka_unit_test(test_union_all),
+        cmocka_unit_test(test_scripts),     cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_union_all),   cmocka_unit_test(test_with),
         cmocka_unit_test(test_bad_scripts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
