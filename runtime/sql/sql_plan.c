@@ -1102,8 +1102,46 @@ static int plan_query(ctx *c, const sql_query *q, rel *out)
     return rc;
 }
 
+static int plan_select_rows(ctx *c, const sql_query *q, rel *out);
+
+/* SELECT DISTINCT: a group_aggregate keyed by every column, without aggregates, as Flink plans
+ * it. It emits a row the first time it is seen (+I) and nothing for repeats; after a
+ * retraction of its last occurrence, -D. */
+static int emit_distinct(ctx *c, const rel *in, rel *out)
+{
+    json_t *keys = json_array();
+    for (int i = 0; i < in->ncols; i++)
+        json_array_append_new(keys, json_integer(i));
+    char id[64];
+    new_id(c, "distinct", id, sizeof(id));
+    json_t *op = json_pack("{s:s, s:s, s:s, s:o, s:[]}", "id", id, "type", "group_aggregate",
+                           "input", in->op, "keys", keys, "aggregates");
+    int rc = add_op(c, op);
+    if (rc)
+        return rc;
+    if (rel_copy(out, in))
+        return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+    snprintf(out->op, sizeof(out->op), "%s", id);
+    for (int i = 0; i < out->ncols; i++) /* a key is no event-time attribute any more */
+        out->cols[i].type.rowtime = out->cols[i].type.proctime = 0;
+    return 0;
+}
+
 /* One SELECT (ignoring q->union_all). */
 static int plan_select(ctx *c, const sql_query *q, rel *out)
+{
+    if (!q->distinct)
+        return plan_select_rows(c, q, out);
+    rel rows = {0};
+    int rc = plan_select_rows(c, q, &rows);
+    if (!rc)
+        rc = emit_distinct(c, &rows, out);
+    rel_free(&rows);
+    return rc;
+}
+
+/* One SELECT without DISTINCT. */
+static int plan_select_rows(ctx *c, const sql_query *q, rel *out)
 {
     if (++c->depth > 50) {
         c->depth--;
@@ -1111,10 +1149,6 @@ static int plan_select(ctx *c, const sql_query *q, rel *out)
     }
     int rc;
     rel in = {0};
-    if (q->distinct) {
-        rc = fail(c, q->pos, WEIR_EUNSUPPORTED, "SELECT DISTINCT is not supported yet");
-        goto done;
-    }
     if ((rc = plan_from(c, q->from, &in)))
         goto done;
     bool aggregate = q->ngroup > 0 || q->having;

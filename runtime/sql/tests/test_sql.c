@@ -300,6 +300,28 @@ static void test_with(void **state)
     json_decref(again);
 }
 
+/* SELECT DISTINCT: a group_aggregate keyed by every output column, with no aggregates. */
+static void test_distinct(void **state)
+{
+    (void)state;
+    json_t *p = compile(TABLES "INSERT INTO o SELECT DISTINCT k, v FROM s WHERE k > 1;");
+    size_t i, found = 0;
+    json_t *op;
+    json_array_foreach(json_object_get(p, "operators"), i, op)
+    {
+        if (strcmp(json_string_value(json_object_get(op, "type")), "group_aggregate") != 0)
+            continue;
+        found++;
+        assert_int_equal(json_array_size(json_object_get(op, "keys")), 2);
+        assert_int_equal(json_array_size(json_object_get(op, "aggregates")), 0);
+    }
+    assert_int_equal(found, 1);
+    char u[16][33];
+    uint32_t n = 0;
+    uids(p, u, &n); /* the runtime loads it */
+    json_decref(p);
+}
+
 static void test_bad_scripts(void **state)
 {
     (void)state;
@@ -334,9 +356,9 @@ static void test_bad_scripts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scripts),     cmocka_unit_test(test_uids),
-        cmocka_unit_test(test_union_all),   cmocka_unit_test(test_with),
-        cmocka_unit_test(test_bad_scripts),
+        cmocka_unit_test(test_scripts),   cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_union_all), cmocka_unit_test(test_with),
+        cmocka_unit_test(test_distinct),  cmocka_unit_test(test_bad_scripts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
