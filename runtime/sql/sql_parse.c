@@ -26,6 +26,8 @@ typedef struct parser {
     weir_error *err;
     int depth;
     bool failed;
+    sql_stmt **pending; /* tables made for VALUES, placed before the statement that uses them */
+    int npending, nvalues;
 } parser;
 
 /* --- allocation ------------------------------------------------------------------------------ */
@@ -878,13 +880,123 @@ static sql_from *from_item(parser *p)
     return f;
 }
 
+static sql_stmt *new_stmt(parser *p, sql_stmt_kind k, const sql_token *t);
+
+static sql_option *option_of(parser *p, sql_stmt *s, const char *key, const char *value)
+{
+    void *g = grow(p, s->opts, s->nopts, sizeof(*s->opts));
+    if (!g)
+        return fail_oom(p);
+    s->opts = g;
+    sql_option *o = &s->opts[s->nopts++];
+    memset(o, 0, sizeof(*o));
+    o->key = sdup(p, key);
+    o->value = sdup(p, value);
+    return o->key && o->value ? o : fail_oom(p);
+}
+
+/*
+ * VALUES (e, ...), (e, ...): rewritten into what the planner already has. A table of the row
+ * numbers (datagen, one sequence column __row from 0 to n - 1, parallelism 1, bounded) is
+ * declared before the statement, and the query becomes
+ *   SELECT CASE WHEN __row = 0 THEN e00 WHEN __row = 1 THEN e10 ... END AS EXPR$0, ...
+ * so each row is produced once, in order, typed as Flink types VALUES (the common type of a
+ * column's expressions).
+ */
+static sql_query *values(parser *p)
+{
+    sql_token *t = cur(p);
+    p->i++; /* VALUES */
+    sql_expr ***rows = NULL;
+    int nrows = 0, ncols = -1;
+    do {
+        sql_token *rt = cur(p);
+        if (!expect_op(p, "("))
+            return NULL;
+        sql_expr **row = NULL;
+        int n = 0;
+        do {
+            sql_expr *e = expr(p);
+            if (!e)
+                return NULL;
+            PUSH(p, row, n, e);
+        } while (accept_op(p, ","));
+        if (!expect_op(p, ")"))
+            return NULL;
+        if (ncols >= 0 && n != ncols)
+            return fail_at(p, rt, "VALUES: this row has %d values, the first has %d", n, ncols);
+        ncols = n;
+        PUSH(p, rows, nrows, row);
+    } while (accept_op(p, ","));
+    char name[32], num[32];
+    snprintf(name, sizeof(name), "__values_%d", ++p->nvalues);
+    sql_stmt *tb = new_stmt(p, SS_CREATE_TABLE, t);
+    if (!tb || !(tb->name = sdup(p, name)))
+        return NULL;
+    tb->name_pos = tb->pos;
+    tb->temporary = true;
+    tb->cols = alloc(p, sizeof(sql_column));
+    if (!tb->cols)
+        return fail_oom(p);
+    memset(tb->cols, 0, sizeof(sql_column));
+    tb->cols[0] = (sql_column){.pos = tb->pos, .name = "__row", .type = "BIGINT"};
+    tb->ncols = 1;
+    snprintf(num, sizeof(num), "%d", nrows - 1);
+    if (!option_of(p, tb, "connector", "datagen") ||
+        !option_of(p, tb, "fields.__row.kind", "sequence") ||
+        !option_of(p, tb, "fields.__row.start", "0") ||
+        !option_of(p, tb, "fields.__row.end", num) || !option_of(p, tb, "scan.parallelism", "1"))
+        return NULL;
+    PUSH(p, p->pending, p->npending, tb);
+    sql_query *q = alloc(p, sizeof(*q));
+    sql_from *f = alloc(p, sizeof(*f));
+    if (!q || !f)
+        return fail_oom(p);
+    memset(q, 0, sizeof(*q));
+    memset(f, 0, sizeof(*f));
+    q->pos = pos_of(t);
+    f->kind = SF_TABLE;
+    f->pos = q->pos;
+    f->name = tb->name;
+    q->from = f;
+    for (int c = 0; c < ncols; c++) {
+        sql_expr *v;
+        if (nrows == 1) {
+            v = rows[0][c];
+        } else {
+            v = node(p, SE_CALL, rows[0][c]->pos);
+            if (!v)
+                return NULL;
+            v->fn = "CASE";
+            for (int r = 0; r < nrows; r++) {
+                sql_expr *id = node(p, SE_IDENT, rows[r][c]->pos);
+                sql_expr *lit = node(p, SE_LIT, rows[r][c]->pos);
+                char rn[32];
+                snprintf(rn, sizeof(rn), "%d", r);
+                if (!id || !lit || !(lit->text = sdup(p, rn)))
+                    return NULL;
+                id->name = "__row";
+                lit->lit_type = "INT";
+                sql_expr *cond = call(p, "EQUALS", rows[r][c]->pos, 2, id, lit);
+                if (!cond)
+                    return NULL;
+                PUSH(p, v->args, v->nargs, cond);
+                PUSH(p, v->args, v->nargs, rows[r][c]);
+            }
+        }
+        sql_item it = {.pos = rows[0][c]->pos, .expr = v};
+        PUSH(p, q->items, q->nitems, it);
+    }
+    return q;
+}
+
 static sql_query *select_core(parser *p)
 {
     sql_token *t = cur(p);
     if (is_kw(t, "WITH"))
         return fail_at(p, t, "WITH is allowed only at the start of a query");
     if (is_kw(t, "VALUES"))
-        return fail_at(p, t, "VALUES is not supported yet");
+        return values(p);
     if (!expect_kw(p, "SELECT"))
         return NULL;
     sql_query *q = alloc(p, sizeof(*q));
@@ -1307,6 +1419,14 @@ int sql_parse(const char *text, size_t len, const char *file, sql_script **out, 
         sql_stmt *s = statement(&p);
         if (!s)
             break;
+        for (int k = 0; k < p.npending; k++) { /* tables made for VALUES first */
+            void *g = grow(&p, p.s->stmts, p.s->nstmts, sizeof(sql_stmt *));
+            if (!g)
+                break;
+            p.s->stmts = g;
+            p.s->stmts[p.s->nstmts++] = p.pending[k];
+        }
+        p.npending = 0;
         void *g = grow(&p, p.s->stmts, p.s->nstmts, sizeof(sql_stmt *));
         if (!g) {
             fail_oom(&p);

@@ -49,6 +49,7 @@ static void test_scripts(void **state)
     check_file("runtime/sql/tests/scripts/nexmark.sql", true, 0);
     check_file("runtime/sql/tests/scripts/features.sql", true, 0);
     check_file("runtime/sql/examples/sensor-aggregator.sql", true, 0);
+    check_file("runtime/sql/tests/scripts/upstream_statement_set.sql", true, 0);
 }
 
 static json_t *compile(const char *sql)
@@ -146,6 +147,10 @@ static const bad bads[] = {
      "expected '('"},
     {TABLES "INSERT INTO o WITH r AS (SELECT k, v FROM s) SELECT k, v FROM q;", "q;",
      "table or view 'q' not found"},
+    {TABLES "INSERT INTO o VALUES (1, 2), (3);", "(3)",
+     "VALUES: this row has 1 values, the first has 2"},
+    {TABLES "INSERT INTO o VALUES (1, 'x');", "'x'", "cannot insert"},
+    {TABLES "INSERT INTO o VALUES (1, 2) (3, 4);", "(3, 4)", "expected ';' after the statement"},
     {TABLES "INSERT INTO o SELECT k, v FROM s UNION ALL SELECT k FROM s;", "SELECT k FROM s;",
      "UNION ALL: this branch produces 1 columns, the first produces 2"},
     {TABLES "INSERT INTO o SELECT k, c FROM (SELECT k, v AS c FROM s UNION ALL SELECT k, v FROM "
@@ -322,6 +327,32 @@ static void test_distinct(void **state)
     json_decref(p);
 }
 
+/* VALUES: the rows come out once each, in order, typed per column; also in a UNION ALL. */
+static void test_values(void **state)
+{
+    (void)state;
+    json_t *p = compile(TABLES "INSERT INTO o VALUES (1, 10), (2, CAST(NULL AS BIGINT)), (3, 30) "
+                               "UNION ALL SELECT k, v FROM s;");
+    size_t i, sources = 0;
+    json_t *op;
+    json_array_foreach(json_object_get(p, "operators"), i, op)
+    {
+        if (strcmp(json_string_value(json_object_get(op, "type")), "source") != 0)
+            continue;
+        sources++;
+        if (strcmp(json_string_value(json_object_get(op, "connector")), "datagen") == 0 &&
+            json_object_get(json_object_get(op, "options"), "fields.__row.end"))
+            assert_string_equal(json_string_value(json_object_get(json_object_get(op, "options"),
+                                                                  "fields.__row.end")),
+                                "2");
+    }
+    assert_int_equal(sources, 2);
+    char u[16][33];
+    uint32_t n = 0;
+    uids(p, u, &n);
+    json_decref(p);
+}
+
 static void test_bad_scripts(void **state)
 {
     (void)state;
@@ -356,9 +387,10 @@ static void test_bad_scripts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scripts),   cmocka_unit_test(test_uids),
-        cmocka_unit_test(test_union_all), cmocka_unit_test(test_with),
-        cmocka_unit_test(test_distinct),  cmocka_unit_test(test_bad_scripts),
+        cmocka_unit_test(test_scripts),     cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_union_all),   cmocka_unit_test(test_with),
+        cmocka_unit_test(test_distinct),    cmocka_unit_test(test_values),
+        cmocka_unit_test(test_bad_scripts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
