@@ -1163,6 +1163,129 @@ static sql_stmt *new_stmt(parser *p, sql_stmt_kind k, const sql_token *t)
     return s;
 }
 
+enum { LIKE_INCLUDING, LIKE_EXCLUDING, LIKE_OVERWRITING };
+enum { LF_CONSTRAINTS, LF_GENERATED, LF_METADATA, LF_OPTIONS, LF_PARTITIONS, LF_WATERMARKS, LF_N };
+
+/*
+ * CREATE TABLE t [(...)] [WITH (...)] LIKE src [(like options)]: t gets src's columns first
+ * and its own after them, merged as Flink merges them: by default INCLUDING ALL OVERWRITING
+ * OPTIONS; each of CONSTRAINTS, GENERATED, METADATA, OPTIONS, PARTITIONS, WATERMARKS can be
+ * INCLUDING, EXCLUDING or OVERWRITING (ALL sets every one first). src must be a table declared
+ * before. Physical columns are always taken; a name in both is an error, as is a feature in
+ * both under INCLUDING.
+ */
+static sql_stmt *like(parser *p, sql_stmt *s)
+{
+    p->i++; /* LIKE */
+    sql_pos src_pos;
+    const char *src_name = qualified_name(p, "the table to copy", &src_pos);
+    if (!src_name)
+        return NULL;
+    const sql_stmt *src = NULL;
+    for (int i = 0; i < p->s->nstmts; i++)
+        if (p->s->stmts[i]->kind == SS_CREATE_TABLE && !strcmp(p->s->stmts[i]->name, src_name))
+            src = p->s->stmts[i];
+    if (!src)
+        return fail_at(p, &p->t.v[p->i - 1], "LIKE: table '%s' is not declared before", src_name);
+    int st[LF_N];
+    for (int f = 0; f < LF_N; f++)
+        st[f] = LIKE_INCLUDING;
+    st[LF_OPTIONS] = LIKE_OVERWRITING;
+    static const char *const FEATURES[LF_N] = {"CONSTRAINTS", "GENERATED",  "METADATA",
+                                               "OPTIONS",     "PARTITIONS", "WATERMARKS"};
+    if (accept_op(p, "(")) {
+        do {
+            int how = accept_kw(p, "INCLUDING")     ? LIKE_INCLUDING
+                      : accept_kw(p, "EXCLUDING")   ? LIKE_EXCLUDING
+                      : accept_kw(p, "OVERWRITING") ? LIKE_OVERWRITING
+                                                    : -1;
+            if (how < 0)
+                return fail_at(p, cur(p), "expected INCLUDING, EXCLUDING or OVERWRITING");
+            sql_token *ft = cur(p);
+            int f;
+            if (is_kw(ft, "ALL")) {
+                p->i++;
+                for (f = 0; f < LF_N; f++)
+                    st[f] = how;
+                continue;
+            }
+            for (f = 0; f < LF_N; f++)
+                if (ft->upper && !strcmp(ft->upper, FEATURES[f]))
+                    break;
+            if (f == LF_N)
+                return fail_at(p, ft,
+                               "expected ALL, CONSTRAINTS, GENERATED, METADATA, OPTIONS, "
+                               "PARTITIONS or WATERMARKS");
+            p->i++;
+            st[f] = how;
+        } while (!is_op(cur(p), ")"));
+        if (!expect_op(p, ")"))
+            return NULL;
+    }
+    /* columns: src's (physical always; computed and metadata as asked), then t's own */
+    sql_column *own = s->cols;
+    int nown = s->ncols;
+    s->cols = NULL;
+    s->ncols = 0;
+    for (int i = 0; i < src->ncols; i++) {
+        const sql_column *c = &src->cols[i];
+        int f = c->computed ? LF_GENERATED : c->metadata ? LF_METADATA : -1;
+        if (f >= 0 && st[f] == LIKE_EXCLUDING)
+            continue;
+        bool replaced = false;
+        for (int j = 0; j < nown; j++)
+            if (!strcmp(own[j].name, c->name)) {
+                if (f < 0 || st[f] != LIKE_OVERWRITING)
+                    return fail_at(p, &p->t.v[p->i - 1], "LIKE: column '%s' is in both tables%s",
+                                   c->name,
+                                   f < 0 ? "" : " (OVERWRITING GENERATED/METADATA replaces it)");
+                replaced = true;
+            }
+        if (!replaced)
+            PUSH(p, s->cols, s->ncols, *c);
+    }
+    for (int j = 0; j < nown; j++)
+        PUSH(p, s->cols, s->ncols, own[j]);
+    /* watermark */
+    if (src->wm_col && st[LF_WATERMARKS] != LIKE_EXCLUDING) {
+        if (s->wm_col && st[LF_WATERMARKS] == LIKE_INCLUDING)
+            return fail_at(p, &p->t.v[p->i - 1],
+                           "LIKE: both tables define a WATERMARK (use OVERWRITING WATERMARKS)");
+        if (!s->wm_col) {
+            s->wm_col = src->wm_col;
+            s->wm_pos = src->wm_pos;
+            s->wm_expr = src->wm_expr;
+        }
+    }
+    /* primary key and partitions */
+    if (src->npk && st[LF_CONSTRAINTS] != LIKE_EXCLUDING && !s->npk) {
+        s->pk = src->pk;
+        s->npk = src->npk;
+    }
+    if (src->npart && st[LF_PARTITIONS] != LIKE_EXCLUDING && !s->npart) {
+        s->partitioned = src->partitioned;
+        s->npart = src->npart;
+    }
+    /* options: src's unless t has the key (OVERWRITING) */
+    if (st[LF_OPTIONS] != LIKE_EXCLUDING) {
+        for (int i = 0; i < src->nopts; i++) {
+            bool mine = false;
+            for (int j = 0; j < s->nopts; j++)
+                if (!strcmp(s->opts[j].key, src->opts[i].key))
+                    mine = true;
+            if (mine && st[LF_OPTIONS] == LIKE_INCLUDING)
+                return fail_at(p, &p->t.v[p->i - 1],
+                               "LIKE: option '%s' is in both tables (use OVERWRITING OPTIONS)",
+                               src->opts[i].key);
+            if (!mine)
+                PUSH(p, s->opts, s->nopts, src->opts[i]);
+        }
+    }
+    if (s->ncols == 0)
+        return fail_at(p, &p->t.v[p->i - 1], "a table needs columns");
+    return s;
+}
+
 static sql_stmt *create_table(parser *p, sql_stmt *s)
 {
     if (accept_kw(p, "IF")) {
@@ -1172,11 +1295,16 @@ static sql_stmt *create_table(parser *p, sql_stmt *s)
     }
     if (!(s->name = qualified_name(p, "a table name", &s->name_pos)))
         return NULL;
-    if (is_kw(cur(p), "LIKE") || is_kw(cur(p), "AS"))
-        return fail_at(p, cur(p), "CREATE TABLE ... %s is not supported yet", cur(p)->upper);
-    if (!expect_op(p, "("))
-        return NULL;
-    for (;;) {
+    if (is_kw(cur(p), "AS"))
+        return fail_at(p, cur(p), "CREATE TABLE ... AS is not supported yet");
+    /* the column list may be left out when the table is LIKE another */
+    bool cols = is_op(cur(p), "(");
+    if (!cols && !is_kw(cur(p), "WITH") && !is_kw(cur(p), "LIKE") && !is_kw(cur(p), "COMMENT") &&
+        !is_kw(cur(p), "PARTITIONED"))
+        return fail_at(p, cur(p), "expected '(' and the columns");
+    if (cols)
+        p->i++; /* ( */
+    for (; cols;) {
         sql_token *t = cur(p);
         if (is_kw(t, "WATERMARK")) {
             p->i++;
@@ -1235,9 +1363,17 @@ static sql_stmt *create_table(parser *p, sql_stmt *s)
         if (!expect_kw(p, "BY") || !name_list(p, &s->partitioned, &s->npart))
             return NULL;
     }
-    if (!expect_kw(p, "WITH") || !expect_op(p, "("))
-        return NULL;
-    for (;;) {
+    bool with = is_kw(cur(p), "WITH");
+    if (!with && !is_kw(cur(p), "LIKE")) {
+        if (!expect_kw(p, "WITH"))
+            return NULL;
+    }
+    if (with) {
+        p->i++;
+        if (!expect_op(p, "("))
+            return NULL;
+    }
+    for (; with;) {
         sql_option o = {.pos = pos_of(cur(p))};
         if (!(o.key = string_lit(p, "an option name", NULL)) || !expect_op(p, "=") ||
             !(o.value = string_lit(p, "an option value", &o.vpos)))
@@ -1249,6 +1385,10 @@ static sql_stmt *create_table(parser *p, sql_stmt *s)
             return NULL;
         break;
     }
+    if (is_kw(cur(p), "LIKE"))
+        return like(p, s);
+    if (s->ncols == 0)
+        return fail_at(p, cur(p), "a table needs columns (or LIKE another table)");
     return s;
 }
 

@@ -147,6 +147,16 @@ static const bad bads[] = {
      "expected '('"},
     {TABLES "INSERT INTO o WITH r AS (SELECT k, v FROM s) SELECT k, v FROM q;", "q;",
      "table or view 'q' not found"},
+    {TABLES "CREATE TABLE x WITH ('connector' = 'print') LIKE nope;", "nope",
+     "LIKE: table 'nope' is not declared before"},
+    {TABLES "CREATE TABLE x (k INT) WITH ('connector' = 'print') LIKE s;", "s;",
+     "LIKE: column 'k' is in both tables"},
+    {TABLES "CREATE TABLE x (WATERMARK FOR ts AS ts) WITH ('connector' = 'print') LIKE s;", "s;",
+     "both tables define a WATERMARK"},
+    {TABLES "CREATE TABLE x WITH ('connector' = 'print') LIKE s (INCLUDING EVERYTHING);",
+     "EVERYTHING", "expected ALL, CONSTRAINTS"},
+    {TABLES "CREATE TABLE x WITH ('connector' = 'print');", ";",
+     "a table needs columns (or LIKE another table)"},
     {TABLES "INSERT INTO o VALUES (1, 2), (3);", "(3)",
      "VALUES: this row has 1 values, the first has 2"},
     {TABLES "INSERT INTO o VALUES (1, 'x');", "'x'", "cannot insert"},
@@ -353,6 +363,35 @@ static void test_values(void **state)
     json_decref(p);
 }
 
+/* CREATE TABLE ... LIKE: columns, watermark and options copied as Flink merges them. */
+static void test_like(void **state)
+{
+    (void)state;
+    /* upstream's simple.sql shape (its DECIMAL(32, 2) and ROW column are not supported yet) */
+    json_t *p = compile("CREATE TABLE orders (order_number BIGINT, price DECIMAL(10, 2), "
+                        "order_time TIMESTAMP(3)) WITH ('connector' = 'datagen');"
+                        "CREATE TABLE print_table WITH ('connector' = 'print') LIKE orders;"
+                        "INSERT INTO print_table SELECT * FROM orders;");
+    size_t i;
+    json_t *op, *sink = NULL;
+    json_array_foreach(json_object_get(p, "operators"), i, op)
+    {
+        if (!strcmp(json_string_value(json_object_get(op, "type")), "sink"))
+            sink = op;
+    }
+    assert_non_null(sink);
+    assert_string_equal(json_string_value(json_object_get(sink, "connector")), "print");
+    json_decref(p);
+    /* the source's watermark and computed column come along; EXCLUDING OPTIONS drops its
+     * options; own columns follow the copied ones */
+    p = compile(TABLES "CREATE TABLE s2 (extra INT) WITH ('connector' = 'datagen', "
+                       "'number-of-rows' = '5') LIKE s (EXCLUDING OPTIONS);"
+                       "INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE s2, "
+                       "DESCRIPTOR(ts), INTERVAL '1' SECOND)) WHERE extra IS NOT NULL "
+                       "GROUP BY window_start, window_end, k;");
+    json_decref(p);
+}
+
 static void test_bad_scripts(void **state)
 {
     (void)state;
@@ -387,10 +426,10 @@ static void test_bad_scripts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scripts),     cmocka_unit_test(test_uids),
-        cmocka_unit_test(test_union_all),   cmocka_unit_test(test_with),
-        cmocka_unit_test(test_distinct),    cmocka_unit_test(test_values),
-        cmocka_unit_test(test_bad_scripts),
+        cmocka_unit_test(test_scripts),   cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_union_all), cmocka_unit_test(test_with),
+        cmocka_unit_test(test_distinct),  cmocka_unit_test(test_values),
+        cmocka_unit_test(test_like),      cmocka_unit_test(test_bad_scripts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
