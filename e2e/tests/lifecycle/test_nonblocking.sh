@@ -16,7 +16,7 @@ NS=weir-nb-$$
 STATE=/tmp/weir-e2e-nb-$$
 LOGS=$ROOT/build/test-logs
 cleanup() {
-    kubectl -n "$OPNS" logs deploy/"$REL" --tail=2000 >"$LOGS/nonblocking-operator.log" 2>&1
+    kubectl -n "$OPNS" logs "$(kubectl -n "$OPNS" get deploy -o name | head -1)" --tail=2000 >"$LOGS/nonblocking-operator.log" 2>&1
     flink_cleanup "$NS"
     # the pods count against the node's maxPods: wait until they are gone for the next test
     for ((i = 0; i < 180; i++)); do

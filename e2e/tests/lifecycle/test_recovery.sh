@@ -16,7 +16,7 @@ NS=weir-rc-$$
 STATE=/tmp/weir-e2e-rc-$$
 LOGS=$ROOT/build/test-logs
 cleanup() {
-    kubectl -n "$OPNS" logs deploy/"$REL" --tail=2000 >"$LOGS/recovery-operator.log" 2>&1
+    kubectl -n "$OPNS" logs "$(kubectl -n "$OPNS" get deploy -o name | head -1)" --tail=2000 >"$LOGS/recovery-operator.log" 2>&1
     flink_cleanup "$NS"
     helm uninstall "$REL" -n "$OPNS" >/dev/null 2>&1
     kubectl delete namespace "$OPNS" --wait=false >/dev/null 2>&1
