@@ -61,6 +61,7 @@ typedef struct ctx {
     int ntables;
     const sql_stmt **views;
     int nviews;
+    bool distinct_ok;      /* binding a non-window GROUP BY's aggregates */
     const sql_stmt **ctes; /* WITH queries in scope, innermost last (owned array) */
     int nctes, cap_ctes;
     int depth;
@@ -386,8 +387,11 @@ static json_t *bind(ctx *c, const sql_expr *e, const rel *scope, aggs *collect, 
                 fail(c, e->pos, WEIR_EINVAL, "aggregate function %s is not allowed here", e->fn);
                 break;
             }
-            if (e->distinct) {
-                fail(c, e->pos, WEIR_EUNSUPPORTED, "%s(DISTINCT ...) is not supported yet", e->fn);
+            if (e->distinct && (!c->distinct_ok || strcmp(e->fn, "COUNT") != 0)) {
+                fail(c, e->pos, WEIR_EUNSUPPORTED,
+                     "%s(DISTINCT ...) is not supported yet (COUNT(DISTINCT x) is, as the only "
+                     "aggregate of a GROUP BY without a window)",
+                     e->fn);
                 break;
             }
             if ((e->star && strcmp(e->fn, "COUNT")) || (!e->star && e->nargs != 1)) {
@@ -794,6 +798,8 @@ static const char *item_name(const sql_item *it, int i, char *buf, size_t n)
     return buf;
 }
 
+static int emit_distinct(ctx *c, const rel *in, rel *out);
+
 static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
 {
     const sql_from *f = q->from;
@@ -863,6 +869,7 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
         goto done;
     }
     /* aggregates of the SELECT list and HAVING */
+    c->distinct_ok = !win;
     for (int i = 0; i < q->nitems; i++) {
         if (!q->items[i].expr) {
             rc = fail(c, q->items[i].pos, WEIR_EINVAL, "SELECT * is not allowed with GROUP BY");
@@ -881,6 +888,19 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
         json_decref(j);
         weir_error_clear(c->err);
     }
+    /* COUNT(DISTINCT x) as the only aggregate: distinct (keys, x) first, then COUNT(x) of
+     * that changelog per key (NULLs are not counted, as COUNT(DISTINCT) does not) */
+    bool count_distinct = false;
+    for (int i = 0; i < a.n; i++)
+        if (a.list[i]->distinct) {
+            if (a.n > 1) {
+                rc = fail(c, a.list[i]->pos, WEIR_EUNSUPPORTED,
+                          "COUNT(DISTINCT ...) together with other aggregates is not supported "
+                          "yet");
+                goto done;
+            }
+            count_distinct = true;
+        }
     json_t *aggdefs = json_array();
     for (int i = 0; i < a.n; i++) {
         const sql_expr *e = a.list[i];
@@ -924,14 +944,24 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
         goto done;
     }
     proj = NULL;
+    const char *agg_input = pre.op;
+    rel uniq = {0};
+    if (count_distinct) {
+        if ((rc = emit_distinct(c, &pre, &uniq))) {
+            json_decref(aggdefs);
+            goto done;
+        }
+        agg_input = uniq.op;
+    }
     json_t *keyidx = json_array();
     for (int i = 0; i < nkeys; i++)
         json_array_append_new(keyidx, json_integer(i));
     char id[64];
     new_id(c, win ? "window" : "group", id, sizeof(id));
     json_t *op = json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", id, "type",
-                           win ? "window_aggregate" : "group_aggregate", "input", pre.op, "keys",
+                           win ? "window_aggregate" : "group_aggregate", "input", agg_input, "keys",
                            keyidx, "aggregates", aggdefs);
+    rel_free(&uniq);
     if (win) {
         long long v[3] = {0, 0, 0};
         for (int i = 0; i < f->nwargs; i++)
@@ -1061,6 +1091,7 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
     rc = emit_calc(c, &agg, proj, filter, names, types, n, out);
     proj = NULL;
 done:
+    c->distinct_ok = false;
     json_decref(proj);
     for (int i = 0; i < 64; i++)
         free(key_json[i]);

@@ -194,8 +194,13 @@ static const bad bads[] = {
      "expression 'v' is neither in GROUP BY nor inside an aggregate function"},
     {TABLES "INSERT INTO o SELECT k, v FROM s WHERE COUNT(*) > 1;", ">",
      "aggregate functions are not allowed in WHERE"},
-    {TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT v) FROM s GROUP BY k;", "COUNT",
-     "COUNT(DISTINCT ...) is not supported yet"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT v) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), "
+            "INTERVAL '1' SECOND)) GROUP BY window_start, window_end, k;",
+     "COUNT", "COUNT(DISTINCT ...) is not supported yet"},
+    {TABLES "INSERT INTO o SELECT k, SUM(DISTINCT v) FROM s GROUP BY k;", "SUM",
+     "SUM(DISTINCT ...) is not supported yet"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT v) + SUM(v) FROM s GROUP BY k;", "COUNT",
+     "COUNT(DISTINCT ...) together with other aggregates is not supported yet"},
     {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ms), INTERVAL "
             "\'1\' SECOND)) GROUP BY k, window_start, window_end;",
      "ms)", "DESCRIPTOR(ms): 'ms' is not a time attribute"},
@@ -315,6 +320,31 @@ static void test_with(void **state)
     json_decref(again);
 }
 
+/* COUNT(DISTINCT x) GROUP BY k: distinct (k, x), then COUNT(x) per k. */
+static void test_count_distinct(void **state)
+{
+    (void)state;
+    json_t *p = compile(TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT v) FROM s GROUP BY k;");
+    size_t i, n = 0;
+    json_t *op, *aggs[2] = {NULL, NULL};
+    json_array_foreach(json_object_get(p, "operators"), i, op)
+    {
+        if (!strcmp(json_string_value(json_object_get(op, "type")), "group_aggregate") && n < 2)
+            aggs[n++] = op;
+    }
+    assert_int_equal(n, 2);
+    assert_int_equal(json_array_size(json_object_get(aggs[0], "keys")), 2);
+    assert_int_equal(json_array_size(json_object_get(aggs[0], "aggregates")), 0);
+    assert_int_equal(json_array_size(json_object_get(aggs[1], "keys")), 1);
+    json_t *a = json_array_get(json_object_get(aggs[1], "aggregates"), 0);
+    assert_string_equal(json_string_value(json_object_get(a, "fn")), "COUNT");
+    assert_true(json_is_integer(json_object_get(a, "arg"))); /* COUNT(x): NULLs not counted */
+    char u[16][33];
+    uint32_t nu = 0;
+    uids(p, u, &nu);
+    json_decref(p);
+}
+
 /* SELECT DISTINCT: a group_aggregate keyed by every output column, with no aggregates. */
 static void test_distinct(void **state)
 {
@@ -426,10 +456,11 @@ static void test_bad_scripts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scripts),   cmocka_unit_test(test_uids),
-        cmocka_unit_test(test_union_all), cmocka_unit_test(test_with),
-        cmocka_unit_test(test_distinct),  cmocka_unit_test(test_values),
-        cmocka_unit_test(test_like),      cmocka_unit_test(test_bad_scripts),
+        cmocka_unit_test(test_scripts),     cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_union_all),   cmocka_unit_test(test_with),
+        cmocka_unit_test(test_distinct),    cmocka_unit_test(test_values),
+        cmocka_unit_test(test_like),        cmocka_unit_test(test_count_distinct),
+        cmocka_unit_test(test_bad_scripts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
