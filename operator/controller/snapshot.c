@@ -627,10 +627,24 @@ void snapshot_observe_for(kube_client *kc, informer *snapshots, const char *kind
     if (max_count < 1)
         max_count = 1;
     prune(kc, all, false, max_count, max_age, newest_done, now);
-    /* periodic checkpoint snapshots: as many as the job retains checkpoints */
+    /* periodic checkpoint snapshots: as many as the job retains checkpoints, and always the
+     * newest completed one (a newer one may still be pending) */
     long long retained = 1;
     if (config_get_int(rconf, "state.checkpoints.num-retained", 1, &retained, &e) || retained < 1)
         retained = 1;
-    prune(kc, all, true, retained, -1, NULL, now);
+    json_t *newest_cp = NULL;
+    long long newest_cp_ts = -1;
+    json_array_foreach(all, i, o)
+    {
+        if (!is(json_path_string(o, "status.state", ""), "COMPLETED") ||
+            !json_path_get(o, "spec.checkpoint"))
+            continue;
+        long long ts = clock_parse_k8s_ms(json_path_string(o, "metadata.creationTimestamp", NULL));
+        if (ts >= newest_cp_ts) {
+            newest_cp_ts = ts;
+            newest_cp = o;
+        }
+    }
+    prune(kc, all, true, retained, -1, newest_cp, now);
     json_decref(all);
 }
