@@ -76,6 +76,9 @@ def main():
     ap.add_argument("--settle", type=float, default=10.0)
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--ready-url", default="")
+    ap.add_argument("--steady", type=int, default=200,
+                    help="after the burst settles, this many more creates at --rate per second")
+    ap.add_argument("--rate", type=float, default=50.0)
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -193,6 +196,30 @@ def main():
     cpu_burst = cpu_seconds(op.pid) - cpu0
     time.sleep(a.settle)
     settled = rss_kib(op.pid)
+
+    # steady load: one create every 1/rate s, paced against the clock (no catching up in bursts)
+    steady = ["steady-%05d" % i for i in range(a.steady)]
+    t_steady = time.time()
+    for i, name in enumerate(steady):
+        wait = t_steady + i / a.rate - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        body = json.dumps(fd_doc(name, ns)).encode()
+        r = urllib.request.Request(base + GROUP + "/namespaces/%s/flinkdeployments" % ns,
+                                   method="POST", data=body,
+                                   headers={"Content-Type": "application/json"})
+        t0 = time.time()
+        urllib.request.urlopen(r).read()
+        with lock:
+            created[name] = t0
+    steady_rate = a.steady / max(time.time() - t_steady, 1e-9) if a.steady else None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with lock:
+            if all(n in seen for n in steady):
+                break
+        time.sleep(0.1)
+    steady_lat = [(seen[n] - created[n]) * 1000.0 for n in steady if n in seen and n in created]
     stop.set()
     lat = [(seen[n] - created[n]) * 1000.0 for n in names if n in seen and n in created]
     res = {
@@ -206,6 +233,11 @@ def main():
         "rss_mib": {"idle": idle_rss / 1024.0, "peak": peak[0] / 1024.0,
                     "settled": settled / 1024.0},
         "cpu_seconds_burst": cpu_burst,
+        "steady": {"creates": a.steady, "rate_per_s": steady_rate,
+                   "create_to_jm_deployment_ms": {
+                       "p50": pct(steady_lat, 50), "p99": pct(steady_lat, 99),
+                       "max": max(steady_lat) if steady_lat else None,
+                       "count": len(steady_lat)}},
         "command": " ".join(cmd),
     }
     op.terminate()

@@ -108,7 +108,8 @@ bool informer_has_synced(informer *inf);
 /* Waits until synced or `timeout_ms` passed. Returns true when synced. */
 bool informer_wait_synced(informer *inf, long timeout_ms);
 
-/* The object with key "namespace/name" (or "name" when cluster-scoped), new reference or NULL. */
+/* The object with key "namespace/name" (or "name" when cluster-scoped): a fresh copy parsed
+ * from the store (the caller owns it; changing it does not change the cache), or NULL. */
 json_t *informer_get(informer *inf, const char *key);
 
 /* Keys of objects whose index `name` has value `value`: a new JSON array of strings. */
