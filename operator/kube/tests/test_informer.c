@@ -273,6 +273,13 @@ static void test_initial_sync(void **state)
     assert_non_null(a);
     /* The transform ran: managedFields are not cached. */
     assert_null(json_object_get(json_object_get(a, "metadata"), "managedFields"));
+    /* a copy: changing it leaves the cache as it was */
+    json_object_set_new(json_object_get(a, "metadata"), "name", json_string("changed"));
+    json_t *a2 = informer_get(e->inf, "ns/a");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(a2, "metadata"), "name")),
+                        "a");
+    assert_ptr_not_equal(a, a2);
+    json_decref(a2);
     json_decref(a);
     assert_null(informer_get(e->inf, "ns/zzz"));
     json_t *owned = informer_by_index(e->inf, "owner", "uid-1");
