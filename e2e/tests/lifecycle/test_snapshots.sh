@@ -161,8 +161,8 @@ has_periodic() { first=$(periodic_paths | head -1); [[ -n $first ]]; }
 check "periodic savepoint snapshots are created" retry 60 has_periodic
 fp=$first
 sleep 25
-n=$(kubectl -n "$NS" get flinkstatesnapshot -l 'snapshot.trigger-type in (PERIODIC,UPGRADE)' -o name | wc -l)
-check "PERIODIC/UPGRADE snapshots are bounded by max.count (2; have $n)" test "$n" -le 3
+n=$(kubectl -n "$NS" get flinkstatesnapshot -l 'snapshot.type=SAVEPOINT,snapshot.trigger-type in (PERIODIC,UPGRADE)' -o name | wc -l)
+check "PERIODIC/UPGRADE savepoint snapshots are bounded by max.count (2; have $n)" test "$n" -le 3
 gone() { [[ ! -e $(host_path "$fp") ]]; }
 check "an old periodic savepoint's directory was disposed ($fp)" retry 30 gone
 pcp_done() { [[ $(kubectl -n "$NS" get flinkstatesnapshot -l snapshot.trigger-type=PERIODIC,snapshot.type=CHECKPOINT,snapshot.state=COMPLETED -o name | wc -l) -ge 1 ]]; }
