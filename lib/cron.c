@@ -32,6 +32,11 @@ static const char *DAYS[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"};
 
 struct cron {
     uint64_t bits[F_COUNT][4]; /* value v allowed: bit (v - lo); years need 230 bits */
+    /* Quartz's special days; when set, the field's bits are all set and these decide */
+    int dom_last;    /* L or L-n: 1 + n (the last day minus n), 0: none */
+    int dom_weekday; /* nW: n; LW: -1 (the weekday nearest to it within the month), 0: none */
+    int dow_last;    /* dL: the last weekday d (1 = SUN) of the month, 0: none */
+    int dow_nth_day, dow_nth; /* d#k: the k-th weekday d of the month, 0: none */
 };
 
 static void set_bit(uint64_t *b, int i)
@@ -65,9 +70,10 @@ static int value(const char **p, int f, int *out, const char *expr, weir_error *
         *out = i + 1;
         s += 3;
     } else if (*s == 'L' || *s == 'W' || *s == '#') {
-        return weir_error_set(err, WEIR_EUNSUPPORTED,
-                              "cron expression '%s': '%c' in the %s field is not supported", expr,
-                              *s, FIELDS[f].name);
+        return weir_error_set(err, WEIR_EPARSE,
+                              "cron expression '%s': '%c' is allowed only in the day-of-month "
+                              "(L, L-n, nW, LW) and day-of-week (dL, d#k) fields, alone",
+                              expr, *s);
     } else {
         return weir_error_set(err, WEIR_EPARSE, "cron expression '%s': bad %s field near '%s'",
                               expr, FIELDS[f].name, s);
@@ -141,6 +147,65 @@ static int field(const char *s, const char *e, int f, uint64_t *bits, const char
     return 0;
 }
 
+static int value(const char **p, int f, int *out, const char *expr, weir_error *err);
+
+/* Quartz's L, W and # (each the whole field): 1 when `s..e` is one and was stored in `c`, 0
+ * when it is an ordinary field, or an error. */
+static int special(const char *s, const char *e, int f, cron *c, const char *expr, weir_error *err)
+{
+    char buf[32];
+    size_t n = (size_t)(e - s);
+    if ((f != F_DOM && f != F_DOW) || n >= sizeof(buf))
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (!strpbrk(buf, "LW#"))
+        return 0;
+    if (strchr(buf, ','))
+        return weir_error_set(err, WEIR_EPARSE,
+                              "cron expression '%s': L, W and # cannot be combined with a list "
+                              "in the %s field",
+                              expr, FIELDS[f].name);
+    const char *q = buf;
+    int v = 0, rc;
+    if (f == F_DOM) {
+        if (!strcmp(buf, "L") || !strcmp(buf, "LW")) {
+            c->dom_last = 1;
+            c->dom_weekday = buf[1] ? -1 : 0;
+        } else if (!strncmp(buf, "L-", 2)) {
+            char *end = NULL;
+            long off = strtol(buf + 2, &end, 10);
+            if (!end || *end || off < 0 || off > 30)
+                return weir_error_set(err, WEIR_EPARSE, "cron expression '%s': L-n needs n in 0-30",
+                                      expr);
+            c->dom_last = 1 + (int)off;
+        } else {
+            if ((rc = value(&q, f, &v, expr, err)))
+                return rc;
+            if (strcmp(q, "W") != 0)
+                return weir_error_set(err, WEIR_EPARSE,
+                                      "cron expression '%s': bad day-of-month field near '%s'",
+                                      expr, q);
+            c->dom_weekday = v;
+        }
+    } else {
+        if ((rc = value(&q, f, &v, expr, err)))
+            return rc;
+        if (!strcmp(q, "L")) {
+            c->dow_last = v;
+        } else if (q[0] == '#' && q[1] >= '1' && q[1] <= '5' && !q[2]) {
+            c->dow_nth_day = v;
+            c->dow_nth = q[1] - '0';
+        } else {
+            return weir_error_set(err, WEIR_EPARSE,
+                                  "cron expression '%s': bad day-of-week field near '%s'", expr, q);
+        }
+    }
+    for (int x = FIELDS[f].lo; x <= FIELDS[f].hi; x++)
+        set_bit(c->bits[f], x - FIELDS[f].lo);
+    return 1;
+}
+
 int cron_parse(const char *expr, cron **out, weir_error *err)
 {
     *out = NULL;
@@ -172,7 +237,12 @@ int cron_parse(const char *expr, cron **out, weir_error *err)
         const char *e = p;
         while (*e && *e != ' ' && *e != '\t')
             e++;
-        if ((rc = field(p, e, f, c->bits[f], expr, err)))
+        int sp = special(p, e, f, c, expr, err);
+        if (sp < 0) {
+            rc = sp;
+            goto fail;
+        }
+        if (!sp && (rc = field(p, e, f, c->bits[f], expr, err)))
             goto fail;
         f++;
         p = e;
@@ -194,6 +264,45 @@ static bool ok(const cron *c, int f, int v)
     return has_bit(c->bits[f], v - FIELDS[f].lo);
 }
 
+static int days_in_month(int year, int mon0)
+{
+    static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return mon0 == 1 && leap ? 29 : d[mon0];
+}
+
+/* The weekday (0 = SUN) of day `mday` of the month of `tm`. */
+static int wday_of(const struct tm *tm, int mday)
+{
+    return ((tm->tm_wday - (tm->tm_mday - mday)) % 7 + 7) % 7;
+}
+
+/* Quartz's special days (L, L-n, nW, LW, dL, d#k) for the day of `tm`. */
+static bool special_day_ok(const cron *c, const struct tm *tm)
+{
+    int dim = days_in_month(tm->tm_year + 1900, tm->tm_mon);
+    int day = tm->tm_mday;
+    if (c->dom_weekday) {
+        /* the weekday nearest to the target day, not crossing into another month */
+        int t = c->dom_weekday > 0 ? c->dom_weekday : dim;
+        if (t > dim)
+            return false;
+        int wd = wday_of(tm, t), want = t;
+        if (wd == 6) /* SAT: Friday before, or Monday after on the 1st */
+            want = t == 1 ? t + 2 : t - 1;
+        else if (wd == 0) /* SUN: Monday after, or Friday before on the last day */
+            want = t == dim ? t - 2 : t + 1;
+        return day == want;
+    }
+    if (c->dom_last && day != dim - (c->dom_last - 1))
+        return false;
+    if (c->dow_last && !(tm->tm_wday + 1 == c->dow_last && day + 7 > dim))
+        return false;
+    if (c->dow_nth && !(tm->tm_wday + 1 == c->dow_nth_day && (day - 1) / 7 + 1 == c->dow_nth))
+        return false;
+    return true;
+}
+
 long long cron_next(const cron *c, long long after_ms)
 {
     if (!c)
@@ -210,7 +319,8 @@ long long cron_next(const cron *c, long long after_ms)
             tm = (struct tm){.tm_year = tm.tm_year + 1, .tm_mday = 1};
         } else if (!ok(c, F_MON, tm.tm_mon + 1)) {
             tm = (struct tm){.tm_year = tm.tm_year, .tm_mon = tm.tm_mon + 1, .tm_mday = 1};
-        } else if (!ok(c, F_DOM, tm.tm_mday) || !ok(c, F_DOW, tm.tm_wday + 1)) {
+        } else if (!ok(c, F_DOM, tm.tm_mday) || !ok(c, F_DOW, tm.tm_wday + 1) ||
+                   !special_day_ok(c, &tm)) {
             tm = (struct tm){.tm_year = tm.tm_year, .tm_mon = tm.tm_mon, .tm_mday = tm.tm_mday + 1};
         } else if (!ok(c, F_HOUR, tm.tm_hour)) {
             tm.tm_hour++;

@@ -5,7 +5,9 @@
  * a name (JAN-DEC, SUN-SAT), a range `a-b`, a step `*\/n`, `a/n` or `a-b/n`, or a list of
  * these. Day of week counts as Quartz does: 1 = SUN ... 7 = SAT. Times are UTC.
  *
- * Quartz's `L`, `W` and `#` are rejected with an error that names them.
+ * Quartz's special days work too, each alone in its field: day-of-month `L` (the last day),
+ * `L-n`, `nW` (the weekday nearest to day n, within the month), `LW`; day-of-week `dL` (the
+ * last weekday d of the month) and `d#k` (the k-th weekday d).
  *
  * Layer: lib. Depends on lib/error.
  */

@@ -1,7 +1,8 @@
 /*
  * test_cron.c - unit tests for lib/cron: Quartz expressions as used by
  * kubernetes.operator.periodic.savepoint.interval, next fire times checked against times
- * worked out by hand, and bad expressions rejected with the field they name.
+ * worked out by hand (with L, L-n, nW, LW, dL and d#k), and bad expressions rejected with the
+ * field they name.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,6 +54,18 @@ static void test_next_fire_times(void **state)
     assert_int_equal(next("0 15,45 9-17/4 ? * MON-FRI", t0), at(2026, 11, 23, 17, 15, 0));
     assert_int_equal(next("0 0 6 * * ? 2027", t0), at(2027, 1, 1, 6, 0, 0));
     assert_int_equal(next("0 0 6 * * ? 2025", t0), -1); /* in the past */
+    /* Quartz's special days */
+    assert_int_equal(next("0 0 12 L * ?", t0), at(2026, 11, 30, 12, 0, 0));   /* last day */
+    assert_int_equal(next("0 0 12 L-2 * ?", t0), at(2026, 11, 28, 12, 0, 0)); /* 2 before */
+    assert_int_equal(next("0 0 9 15W * ?", t0), at(2026, 12, 15, 9, 0, 0));   /* Nov 15 was Sun */
+    assert_int_equal(next("0 0 9 1W * ?", at(2026, 7, 15, 0, 0, 0)),
+                     at(2026, 8, 3, 9, 0, 0)); /* Aug 1 is a Saturday: Monday the 3rd */
+    assert_int_equal(next("0 0 9 LW * ?", t0), at(2026, 11, 30, 9, 0, 0));
+    assert_int_equal(next("0 0 9 LW * ?", at(2026, 12, 31, 10, 0, 0)),
+                     at(2027, 1, 29, 9, 0, 0)); /* Jan 31 is a Sunday: Friday the 29th */
+    assert_int_equal(next("0 0 10 ? * 6L", t0), at(2026, 11, 27, 10, 0, 0));  /* last FRI */
+    assert_int_equal(next("0 0 10 ? * 6#3", t0), at(2026, 12, 18, 10, 0, 0)); /* 3rd FRI */
+    assert_int_equal(next("0 0 10 ? * MON#1", t0), at(2026, 12, 7, 10, 0, 0));
 }
 
 static void test_bad_expressions(void **state)
@@ -66,8 +79,10 @@ static void test_bad_expressions(void **state)
         {"0 0 0 1 1 ? 2030 x", "8 fields"},
         {"61 * * * * ?", "second 61 is not in 0-59"},
         {"0 0 25 * * ?", "hour 25"},
-        {"0 0 0 L * ?", "'L' in the day-of-month field is not supported"},
-        {"0 0 0 ? * 6#3", "bad day-of-week field near '#3'"},
+        {"0 0 0 L,5 * ?", "cannot be combined with a list"},
+        {"0 0 0 ? * 6#9", "bad day-of-week field near '#9'"},
+        {"L 0 0 * * ?", "'L' is allowed only in the day-of-month"},
+        {"0 0 0 3X * ?", "bad day-of-month field near 'X'"},
         {"0 0 0 ? * FOO", "bad day-of-week name"},
         {"? 0 0 * * ?", "'?' is only allowed"},
         {"*/0 * * * * ?", "step 0"},
