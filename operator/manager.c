@@ -36,7 +36,9 @@ enum { INF_FD, INF_CM, INF_SVC, INF_DEPLOY, INF_INGRESS, INF_POD, INF_SNAP, INF_
 #define SNAP_PREFIX    "FlinkStateSnapshot:"
 #define SJ_PREFIX      "FlinkSessionJob:"
 #define CHILD_SELECTOR "type=flink-standalone-kubernetes"
-#define MAX_WORKERS    16
+/* kubernetes.operator.reconcile.parallelism: upstream's default is 50 threads and -1 means
+ * unbounded; here -1 (or more) means this many */
+#define MAX_WORKERS 256
 
 struct scope {
     char *ns; /* NULL: all namespaces */
@@ -480,8 +482,16 @@ static void start_workers(manager *m)
 {
     if (m->workers_started)
         return;
+    int started = 0;
     for (int i = 0; i < m->nworkers; i++)
-        pthread_create(&m->workers[i], NULL, worker_main, m);
+        if (pthread_create(&m->workers[started], NULL, worker_main, m) == 0)
+            started++;
+    if (started < m->nworkers) {
+        char want[16];
+        snprintf(want, sizeof(want), "%d", m->nworkers);
+        log_warn("could not start every worker", "wanted", want);
+    }
+    m->nworkers = started;
     m->workers_started = true;
     char n[16];
     snprintf(n, sizeof(n), "%d", m->nworkers);
@@ -695,6 +705,9 @@ int manager_run(manager *m, const atomic_bool *stop, weir_error *err)
     } else {
         atomic_store(&m->leading, true);
     }
+    /* events are written by a sender thread of their own, off the reconcile path */
+    if ((rc = events_start(m->events)))
+        return weir_error_set(err, rc, "cannot start the event sender");
     /* workers start once caches are synced (and, with leader election, once we lead) */
     long long last_trim = mono_ms();
     while (!atomic_load(stop) && !atomic_load(&m->lost)) {
@@ -708,11 +721,15 @@ int manager_run(manager *m, const atomic_bool *stop, weir_error *err)
         usleep(20000);
     }
     bool lost = atomic_load(&m->lost);
+    if (lost)
+        (void)events_stop(m->events, 0); /* a replica that lost the lease writes no more */
     log_info("stopping: finishing reconciles in flight");
     workqueue_shutdown(m->q);
     if (m->workers_started)
         for (int i = 0; i < m->nworkers; i++)
             pthread_join(m->workers[i], NULL);
+    if (!lost && events_stop(m->events, 2000) == WEIR_ETIMEDOUT)
+        log_warn("events not written before exit were discarded");
     if (m->le)
         leader_stop(m->le, true);
     for (int i = 0; i < m->nscopes; i++)

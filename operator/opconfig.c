@@ -88,7 +88,7 @@ int opconfig_load(opconfig *o, const char *path, const config *dynamic, weir_err
                                               K "reconciler.max.parallelism", NULL};
     long long par;
     if ((rc = dur(c, pick(c, reconcile), 60000, &o->reconcile_interval_ms, err)) ||
-        (rc = config_get_int(c, pick(c, parallelism), 50, &par, err)) ||
+        (rc = config_get_int(c, pick(c, parallelism), OPCONFIG_DEFAULT_PARALLELISM, &par, err)) ||
         (rc = dur(c, K "observer.progress-check.interval", 10000, &o->progress_check_interval_ms,
                   err)) ||
         (rc = dur(c, K "observer.rest-ready.delay", 10000, &o->rest_ready_delay_ms, err)) ||

@@ -8,6 +8,7 @@ same way. Talks to the apiserver through `kubectl proxy` (plain HTTP on loopback
     bench.py --n 1000 --namespace bench --pid-file F -- <operator command...>
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import socket
@@ -68,6 +69,111 @@ def fd_doc(name, ns):
     }
 
 
+def scrape(url, prefixes):
+    """Prometheus text from url: {series: value} for the series starting with a prefix."""
+    out = {}
+    try:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(prefixes):
+            continue
+        name, _, value = line.rpartition(" ")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
+def apiserver_writes(base):
+    """Mutating requests the apiserver has served so far, summed over resources."""
+    n = 0.0
+    for series, v in scrape(base + "/metrics", ("apiserver_request_total{",)).items():
+        if any('verb="%s"' % w in series for w in ("POST", "PUT", "PATCH", "DELETE", "APPLY",
+                                                    "CREATE", "UPDATE")):
+            n += v
+    return n
+
+
+def operator_requests(url):
+    """The operator's own API requests by verb (Weir's metric names; empty for others)."""
+    m = scrape(url, ("weir_operator_kube_requests_total",))
+    return {k.split('verb="')[1].split('"')[0]: v for k, v in m.items() if 'verb="' in k}
+
+
+def operator_timings(url):
+    """The operator's queue wait and reconcile time so far: {name: (count, sum seconds)}."""
+    m = scrape(url, ("weir_operator_workqueue_wait_seconds_", "weir_operator_reconcile_duration"))
+    out = {}
+    for k, v in m.items():
+        base = "queue_wait" if k.startswith("weir_operator_workqueue") else "reconcile"
+        if 'kind="' in k and 'kind="FlinkDeployment"' not in k:
+            continue
+        if k.split("{")[0].endswith("_count"):
+            out.setdefault(base, [0.0, 0.0])[0] += v
+        elif k.split("{")[0].endswith("_sum"):
+            out.setdefault(base, [0.0, 0.0])[1] += v
+    return out
+
+
+def timing_diff(a, b):
+    """Mean milliseconds per item between two operator_timings() samples."""
+    res = {}
+    for k in b:
+        n = b[k][0] - a.get(k, [0, 0])[0]
+        t = b[k][1] - a.get(k, [0, 0])[1]
+        res[k] = {"count": n, "mean_ms": 1000.0 * t / n if n else None}
+    return res
+
+
+def diff(a, b):
+    return {k: b.get(k, 0) - a.get(k, 0) for k in b if b.get(k, 0) - a.get(k, 0)}
+
+
+def restart_phase(cmd, ready_url, metrics_url, n_total):
+    """The operator started again with every resource of the run in place: start -> ready
+    (caches synced), ready -> first reconcile finished, and how long until each resource has
+    been reconciled once (each finds nothing to change)."""
+    t0 = time.monotonic()
+    op = subprocess.Popen(cmd, stdout=open("/tmp/weir-bench-operator-restart.log", "w"),
+                          stderr=subprocess.STDOUT)
+    ready = first = None
+    out = {}
+    try:
+        while time.monotonic() - t0 < 60 and ready is None:
+            try:
+                if urllib.request.urlopen(ready_url, timeout=1).status == 200:
+                    ready = time.monotonic()
+            except OSError:
+                time.sleep(0.002)
+        if ready is None:
+            return out
+        total = 0.0
+        while time.monotonic() - ready < 60:
+            m = scrape(metrics_url, ("weir_operator_reconcile_total",
+                                     "weir_operator_workqueue_wait_seconds_count"))
+            taken = sum(v for k, v in m.items() if k.startswith("weir_operator_workqueue"))
+            total = sum(v for k, v in m.items() if 'kind="FlinkDeployment"' in k)
+            if first is None and taken > 0:
+                first = time.monotonic()  # a worker took the first key
+            if total >= n_total:
+                break
+            time.sleep(0.002 if first is None else 0.05)
+        out = {"start_to_ready_s": ready - t0,
+               "ready_to_first_reconcile_started_ms": (first - ready) * 1000.0 if first else None,
+               "ready_to_all_rechecked_s": time.monotonic() - ready,
+               "writes": operator_requests(metrics_url)}
+    finally:
+        op.terminate()
+        try:
+            op.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            op.kill()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1000)
@@ -119,6 +225,10 @@ def main():
     time.sleep(2)
     idle_rss = rss_kib(op.pid)
     cpu0 = cpu_seconds(op.pid)
+    metrics_url = a.ready_url.replace("/readyz", "/metrics") if a.ready_url else ""
+    op_req0 = operator_requests(metrics_url) if metrics_url else {}
+    tim0 = operator_timings(metrics_url) if metrics_url else {}
+    api_w0 = apiserver_writes(base)
 
     # watch JobManager Deployments appear
     seen = {}
@@ -194,24 +304,45 @@ def main():
                 break
         time.sleep(0.2)
     cpu_burst = cpu_seconds(op.pid) - cpu0
+    t_burst_end = all_reconciled or time.time()
+    op_req1 = operator_requests(metrics_url) if metrics_url else {}
+    tim1 = operator_timings(metrics_url) if metrics_url else {}
+    api_w1 = apiserver_writes(base)
     time.sleep(a.settle)
     settled = rss_kib(op.pid)
+    op_req_s = operator_requests(metrics_url) if metrics_url else {}
+    tim_s = operator_timings(metrics_url) if metrics_url else {}
+    api_ws = apiserver_writes(base)
 
-    # steady load: one create every 1/rate s, paced against the clock (no catching up in bursts)
+    # steady load: one create every 1/rate s, paced against the clock (no catching up in
+    # bursts). Each create is sent from a pool of client threads, so a slow POST does not
+    # hold back the next one and the rate is reached.
     steady = ["steady-%05d" % i for i in range(a.steady)]
-    t_steady = time.time()
-    for i, name in enumerate(steady):
-        wait = t_steady + i / a.rate - time.time()
-        if wait > 0:
-            time.sleep(wait)
+    posted = {}
+
+    def create_one(name):
         body = json.dumps(fd_doc(name, ns)).encode()
         r = urllib.request.Request(base + GROUP + "/namespaces/%s/flinkdeployments" % ns,
                                    method="POST", data=body,
                                    headers={"Content-Type": "application/json"})
         t0 = time.time()
         urllib.request.urlopen(r).read()
+        t1 = time.time()
         with lock:
             created[name] = t0
+            posted[name] = t1
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=a.threads)
+    futs = []
+    t_steady = time.time()
+    for i, name in enumerate(steady):
+        wait = t_steady + i / a.rate - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        futs.append(pool.submit(create_one, name))
+    for f in futs:
+        f.result()
+    pool.shutdown()
     steady_rate = a.steady / max(time.time() - t_steady, 1e-9) if a.steady else None
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -219,7 +350,16 @@ def main():
             if all(n in seen for n in steady):
                 break
         time.sleep(0.1)
+    time.sleep(2)  # the last ones' status writes
+    op_req2 = operator_requests(metrics_url) if metrics_url else {}
+    tim2 = operator_timings(metrics_url) if metrics_url else {}
+    api_w2 = apiserver_writes(base)
+    steady_writes = api_w2 - api_ws
     steady_lat = [(seen[n] - created[n]) * 1000.0 for n in steady if n in seen and n in created]
+    # from the POST's response (the resource is stored) to its JobManager Deployment: the part
+    # of the latency that is the operator's (plus one watch delivery each way)
+    steady_op = [(seen[n] - posted[n]) * 1000.0 for n in steady if n in seen and n in posted]
+    steady_post = [(posted[n] - created[n]) * 1000.0 for n in steady if n in posted]
     stop.set()
     lat = [(seen[n] - created[n]) * 1000.0 for n in names if n in seen and n in created]
     res = {
@@ -233,11 +373,29 @@ def main():
         "rss_mib": {"idle": idle_rss / 1024.0, "peak": peak[0] / 1024.0,
                     "settled": settled / 1024.0},
         "cpu_seconds_burst": cpu_burst,
+        # every mutating request the apiserver served during the burst (the creates, the
+        # operator's writes): with the burst's length, the write rate the apiserver sustained
+        "burst_apiserver_writes": api_w1 - api_w0,
+        "burst_apiserver_writes_per_s": (api_w1 - api_w0) / max(t_burst_end - t_burst, 1e-9),
+        "burst_operator_requests": diff(op_req0, op_req1),
+        # FlinkDeployment reconciles: how long a key waited in the queue, how long one took
+        "burst_operator_timings": timing_diff(tim0, tim1),
+        # while nothing changes (the settle pause): the operator should write nothing
+        "settle_s": a.settle,
+        "settle_apiserver_writes": api_ws - api_w1,
+        "settle_operator_requests": diff(op_req1, op_req_s),
         "steady": {"creates": a.steady, "rate_per_s": steady_rate,
+                   "apiserver_writes": steady_writes,
+                   "operator_requests": diff(op_req_s, op_req2),
+                   "operator_timings": timing_diff(tim_s, tim2),
                    "create_to_jm_deployment_ms": {
                        "p50": pct(steady_lat, 50), "p99": pct(steady_lat, 99),
                        "max": max(steady_lat) if steady_lat else None,
-                       "count": len(steady_lat)}},
+                       "count": len(steady_lat)},
+                   "stored_to_jm_deployment_ms": {
+                       "p50": pct(steady_op, 50), "p99": pct(steady_op, 99),
+                       "max": max(steady_op) if steady_op else None},
+                   "create_post_ms": {"p50": pct(steady_post, 50), "p99": pct(steady_post, 99)}},
         "command": " ".join(cmd),
     }
     op.terminate()
@@ -245,6 +403,8 @@ def main():
         op.wait(timeout=30)
     except subprocess.TimeoutExpired:
         op.kill()
+    if metrics_url:
+        res["restart"] = restart_phase(cmd, a.ready_url, metrics_url, a.n + a.steady)
     proxy.terminate()
     print(json.dumps(res, indent=2))
     return 0 if all_reconciled else 1

@@ -4,6 +4,7 @@
 #
 #   bench/operator/run.sh                 # Weir's operator, N=1000
 #   N=200 bench/operator/run.sh           # smaller burst
+#   RATE=20 STEADY=300 bench/operator/run.sh   # steady phase: 300 creates at 20/s
 #   bench/operator/run.sh -- CMD...       # any other operator's start command
 #
 # Writes bench/results/operator-<date>.json and prints it. Not a test: no pass/fail on numbers.
@@ -32,6 +33,7 @@ fi
 mkdir -p "$ROOT/bench/results"
 out=$ROOT/bench/results/operator-$(date -u +%Y-%m-%d).json
 /usr/bin/python3 "$ROOT/bench/operator/bench.py" --n "$N" --namespace "$NS" "${READY[@]}" \
+    --rate "${RATE:-50}" --steady "${STEADY:-200}" \
     -- "${CMD[@]}" | tee "$out.tmp"
 {
     echo "{\"machine\": \"$(nproc) cores, $(awk '/MemTotal/ {printf "%d MiB", $2/1024}' /proc/meminfo), $(uname -r)\","

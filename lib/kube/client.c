@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "lib/http_client.h"
+#include "lib/log.h"
 
 #define PATH_CAP             2048
 #define TOKEN_REREAD_SECONDS 60
@@ -271,8 +272,18 @@ static int do_request(kube_client *kc, const char *method, const char *path, con
     http_client_req req = {
         .method = method, .url = url, .headers = hdrs, .body = body, .body_len = body_len};
     http_client_response resp = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = http_client_do(kc->http, &req, &resp, err);
     count(kc, method, rc, resp.status);
+    if (log_enabled(LOG_DEBUG)) { /* as client-go's -v=6: one line per request */
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        char code[8], ms[24];
+        snprintf(code, sizeof(code), "%ld", resp.status);
+        snprintf(ms, sizeof(ms), "%.1f",
+                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+        log_debug("kube request", "verb", method, "path", path, "code", code, "ms", ms);
+    }
     if (rc && resp.status >= 400) {
         char ctx[PATH_CAP + 32];
         snprintf(ctx, sizeof(ctx), "%s %s", method, path);

@@ -612,10 +612,12 @@ int children_build(const json_t *fd, const config *defaults, json_t **out, weir_
     char cm[300];
     snprintf(cm, sizeof(cm), "flink-config-%s", name);
     json_t *objs = json_array();
+    /* the JobManager first after its configuration: it is what a user waits for, and every
+     * write before it adds an apiserver round trip to that wait */
     json_array_append_new(objs, config_map(fd, flink, cm));
+    json_array_append_new(objs, deployment(fd, flink, true, cm));
     json_array_append_new(objs, service(fd, flink, false));
     json_array_append_new(objs, service(fd, flink, true));
-    json_array_append_new(objs, deployment(fd, flink, true, cm));
     json_array_append_new(objs, deployment(fd, flink, false, cm));
     if (json_is_object(json_path_get(fd, "spec.ingress")))
         json_array_append_new(objs, ingress(fd));

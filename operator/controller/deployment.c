@@ -1144,14 +1144,31 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
                                         "/metadata/finalizers/-", "value", DEPLOYMENT_FINALIZER)
                             : json_pack("[{s:s,s:s,s:[s]}]", "op", "add", "path",
                                         "/metadata/finalizers", "value", DEPLOYMENT_FINALIZER);
+        json_t *patched = NULL;
         rc = kube_patch(ctx->kc, &DEPLOYMENT_RES_FLINKDEPLOYMENTS, ns, name, KUBE_PATCH_JSON, patch,
-                        NULL, NULL, err);
+                        NULL, &patched, err);
         json_decref(patch);
-        if (rc == 0 || rc == WEIR_EINVAL || rc == WEIR_ECONFLICT)
-            *requeue_ms = 1; /* continue from the updated object */
-        if (rc == WEIR_EINVAL || rc == WEIR_ECONFLICT)
+        if (rc == WEIR_EINVAL || rc == WEIR_ECONFLICT) {
+            /* changed meanwhile (the informer was behind): read again */
+            json_decref(patched);
             rc = 0;
-        goto out;
+            *requeue_ms = 1;
+            goto out;
+        }
+        if (rc)
+            goto out;
+        if (finalizer_index(patched) < 0) {
+            json_decref(patched);
+            *requeue_ms = 1;
+            goto out;
+        }
+        /* go on from the stored object: the informer may not have it yet, and waiting for it
+         * would cost a second reconcile (and, on a stale read, a second patch) */
+        json_decref(fd);
+        fd = patched;
+        name = json_path_string(fd, "metadata.name", "");
+        ns = json_path_string(fd, "metadata.namespace", "default");
+        gen = json_path_int(fd, "metadata.generation", 0);
     }
 
     old_status = json_incref(json_object_get(fd, "status")); /* as read (owned) */

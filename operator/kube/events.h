@@ -11,6 +11,11 @@
  * Writes go through an ops table (lib/kube in production, a fake in tests). A recorder is
  * thread-safe; its cache of recent events is bounded.
  *
+ * A new recorder writes in the caller's thread. After events_start() it is asynchronous, as
+ * client-go's event broadcaster: events_record() queues the event (bounded) and returns, and
+ * a sender thread writes the queue in order, so an event never adds an apiserver round trip
+ * to a reconcile. Events are best effort either way: one queued when the process dies is lost.
+ *
  * Layer: operator/kube. Depends on lib/ and jansson.
  */
 #ifndef WEIR_EVENTS_H
@@ -51,10 +56,25 @@ void events_free(event_recorder *rec);
  * and uid). `type` is EVENT_NORMAL or EVENT_WARNING, `reason` a CamelCase word (upstream's:
  * SpecChanged, Submit, Suspended, SavepointCreated, JobStatusChanged, ValidationError, ...),
  * `message` a sentence. Returns 0 or the error of the failed write (callers log it; an event
- * that cannot be written never fails a reconcile).
+ * that cannot be written never fails a reconcile); asynchronous, 0 once queued, or
+ * WEIR_ETOOBIG when the queue is full (the event is dropped).
  */
 int events_record(event_recorder *rec, const json_t *object, const char *type, const char *reason,
                   const char *message, weir_error *err);
+
+/* Starts the sender thread: events_record() queues from now on. Returns 0 or WEIR_ENOMEM. */
+int events_start(event_recorder *rec) WEIR_MUST_CHECK;
+
+/*
+ * Waits up to `drain_ms` for the queue to be written (0: not at all), discards what is left and
+ * stops the sender; later records are written synchronously. Returns 0, or WEIR_ETIMEDOUT when
+ * records were discarded. events_free() stops without draining.
+ */
+int events_stop(event_recorder *rec, long drain_ms);
+
+/* Events waiting, dropped because the queue was full, and failed writes (any may be NULL). */
+void events_stats(event_recorder *rec, size_t *queued, unsigned long *dropped,
+                  unsigned long *failed);
 
 /* The deterministic event name for these inputs, written into buf. Exposed for tests. */
 void events_name(const json_t *object, const char *type, const char *reason, const char *message,

@@ -2,8 +2,11 @@
  * workqueue.c - rate-limited delaying work queue (see workqueue.h).
  *
  * State, all under one mutex:
- *   ready      FIFO ring of keys to hand out, each with the time it became ready;
- *   dirty      keys that need processing (queued in `ready`, or waiting for `done`);
+ *   ready      two FIFO rings of keys to hand out (lanes: events, timers), each entry with the
+ *              time it became ready and a tag;
+ *   dirty      keys that need processing (queued in a lane, or waiting for `done`) -> the tag
+ *              of their live entry: a sequence number and the lane. A key moved from the timer
+ *              lane to the event lane leaves a stale entry behind, skipped when popped;
  *   processing keys held by a worker;
  *   delayed    min-heap by due time, plus an index key -> heap slot for dedupe;
  *   failures   key -> failure count for backoff.
@@ -24,14 +27,32 @@
 #include <string.h>
 #include <time.h>
 
+/* Lanes of the ready queue. Keys added now (watch events, retries) go ahead of keys whose
+ * requeue-after came due (periodic rechecks), as controller-runtime's priority queue lets
+ * changes go ahead of resyncs; see workqueue_get() for the bound on starvation. */
+enum { LANE_EVENT = 0, LANE_TIMER = 1, NLANES = 2 };
+
+/* After this many event-lane keys in a row, a timer-lane key that has waited at least
+ * TIMER_AGE_MS is handed out next, so timers get at least 1/(RUN+1) of the workers. */
+#define EVENT_RUN    8
+#define TIMER_AGE_MS 1000
+
 struct ready_item {
     char *key; /* owned */
     long long ready_ms;
+    uintptr_t tag; /* (seq << 1) | lane; live when equal to dirty[key] */
+};
+
+struct ring {
+    struct ready_item *items;
+    size_t head, len, cap;
+    size_t live; /* entries whose tag is still the key's dirty tag */
 };
 
 struct delayed_item {
     char *key; /* owned; the index map's key is a separate copy */
     long long due_ms;
+    int lane;   /* the lane it enters when due */
     size_t pos; /* slot in the heap */
 };
 
@@ -40,10 +61,11 @@ struct workqueue {
     pthread_cond_t cond; /* signalled on new ready keys, earlier delayed keys, done, shutdown */
     struct workqueue_options opts;
 
-    struct ready_item *ready;
-    size_t ready_head, ready_len, ready_cap;
+    struct ring ready[NLANES];
+    uintptr_t seq; /* last tag sequence number */
+    int event_run; /* event-lane keys handed out in a row while timer keys waited */
 
-    strmap *dirty;      /* key -> (void *)1 */
+    strmap *dirty;      /* key -> (void *)tag */
     strmap *processing; /* key -> (void *)1 */
 
     struct delayed_item **heap;
@@ -95,9 +117,12 @@ void workqueue_free(workqueue *q)
 {
     if (q == NULL)
         return;
-    for (size_t i = 0; i < q->ready_len; i++)
-        free(q->ready[(q->ready_head + i) % q->ready_cap].key);
-    free(q->ready);
+    for (int l = 0; l < NLANES; l++) {
+        struct ring *r = &q->ready[l];
+        for (size_t i = 0; i < r->len; i++)
+            free(r->items[(r->head + i) % r->cap].key);
+        free(r->items);
+    }
     for (size_t i = 0; i < q->heap_len; i++) {
         free(q->heap[i]->key);
         free(q->heap[i]);
@@ -112,37 +137,65 @@ void workqueue_free(workqueue *q)
     free(q);
 }
 
-/* --- ready FIFO ------------------------------------------------------------------------- */
+/* --- ready FIFOs ------------------------------------------------------------------------ */
 
-static int ready_push(workqueue *q, const char *key)
+static uintptr_t tag_lane(uintptr_t tag)
 {
-    if (q->ready_len == q->ready_cap) {
-        size_t ncap = q->ready_cap ? q->ready_cap * 2 : 16;
+    return tag & 1u;
+}
+
+static int ring_push(struct ring *r, const char *key, uintptr_t tag)
+{
+    if (r->len == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 16;
         struct ready_item *n = malloc(ncap * sizeof(*n));
         if (n == NULL)
             return WEIR_ENOMEM;
-        for (size_t i = 0; i < q->ready_len; i++)
-            n[i] = q->ready[(q->ready_head + i) % q->ready_cap];
-        free(q->ready);
-        q->ready = n;
-        q->ready_cap = ncap;
-        q->ready_head = 0;
+        for (size_t i = 0; i < r->len; i++)
+            n[i] = r->items[(r->head + i) % r->cap];
+        free(r->items);
+        r->items = n;
+        r->cap = ncap;
+        r->head = 0;
     }
     char *copy = strdup(key);
     if (copy == NULL)
         return WEIR_ENOMEM;
-    q->ready[(q->ready_head + q->ready_len) % q->ready_cap] =
-        (struct ready_item){.key = copy, .ready_ms = now_ms()};
-    q->ready_len++;
+    r->items[(r->head + r->len) % r->cap] =
+        (struct ready_item){.key = copy, .ready_ms = now_ms(), .tag = tag};
+    r->len++;
+    r->live++;
     return 0;
 }
 
-static struct ready_item ready_pop(workqueue *q)
+/* Drops stale entries at the head of `r`; true when a live one is left there. */
+static bool ring_settle(workqueue *q, struct ring *r)
 {
-    struct ready_item it = q->ready[q->ready_head];
-    q->ready_head = (q->ready_head + 1) % q->ready_cap;
-    q->ready_len--;
+    while (r->len > 0) {
+        struct ready_item *it = &r->items[r->head];
+        if ((uintptr_t)strmap_get(q->dirty, it->key) == it->tag &&
+            !strmap_has(q->processing, it->key))
+            return true;
+        free(it->key);
+        r->head = (r->head + 1) % r->cap;
+        r->len--;
+    }
+    return false;
+}
+
+static struct ready_item ring_pop(struct ring *r)
+{
+    struct ready_item it = r->items[r->head];
+    r->head = (r->head + 1) % r->cap;
+    r->len--;
+    r->live--;
     return it;
+}
+
+/* Queues `key` in the lane of `tag`, which the caller has stored as dirty[key]. */
+static int ready_push(workqueue *q, const char *key, uintptr_t tag)
+{
+    return ring_push(&q->ready[tag_lane(tag)], key, tag);
 }
 
 /* --- delayed min-heap ------------------------------------------------------------------- */
@@ -195,11 +248,14 @@ static struct delayed_item *heap_pop(workqueue *q)
     return top;
 }
 
-/* Inserts or moves `key` to be due at `due_ms`, keeping the earlier of two due times. */
-static int heap_schedule(workqueue *q, const char *key, long long due_ms)
+/* Inserts or moves `key` to be due at `due_ms` in `lane`, keeping the earlier of two due times
+ * and the more urgent of two lanes. */
+static int heap_schedule(workqueue *q, const char *key, long long due_ms, int lane)
 {
     struct delayed_item *it = strmap_get(q->delayed_index, key);
     if (it != NULL) {
+        if (lane < it->lane)
+            it->lane = lane;
         if (due_ms < it->due_ms) {
             it->due_ms = due_ms;
             heap_up(q, it->pos);
@@ -224,6 +280,7 @@ static int heap_schedule(workqueue *q, const char *key, long long due_ms)
         return WEIR_ENOMEM;
     }
     it->due_ms = due_ms;
+    it->lane = lane;
     it->pos = q->heap_len;
     q->heap[q->heap_len++] = it;
     heap_up(q, it->pos);
@@ -232,31 +289,42 @@ static int heap_schedule(workqueue *q, const char *key, long long due_ms)
 
 /* --- core ------------------------------------------------------------------------------- */
 
-static int add_locked(workqueue *q, const char *key)
+static int add_locked(workqueue *q, const char *key, int lane)
 {
-    if (strmap_has(q->dirty, key))
-        return 0;
-    int rc = strmap_put(q->dirty, key, (void *)1, NULL);
+    uintptr_t old = (uintptr_t)strmap_get(q->dirty, key);
+    if (old != 0 && (int)tag_lane(old) <= lane)
+        return 0; /* already queued at least as urgently */
+    uintptr_t tag = (++q->seq << 1) | (uintptr_t)lane;
+    int rc = strmap_put(q->dirty, key, (void *)tag, NULL);
     if (rc != 0)
         return rc;
-    if (strmap_has(q->processing, key))
+    bool processing = strmap_has(q->processing, key);
+    if (old != 0 && !processing)
+        q->ready[tag_lane(old)].live--; /* its entry there is stale now */
+    if (processing)
         return 0; /* queued again by workqueue_done() */
-    rc = ready_push(q, key);
+    rc = ready_push(q, key, tag);
     if (rc != 0) {
-        strmap_del(q->dirty, key);
+        if (old != 0) {
+            /* keep the old entry live */
+            (void)strmap_put(q->dirty, key, (void *)old, NULL);
+            q->ready[tag_lane(old)].live++;
+        } else {
+            strmap_del(q->dirty, key);
+        }
         return rc;
     }
     pthread_cond_signal(&q->cond);
     return 0;
 }
 
-/* Moves every delayed key that is due into the ready queue. */
+/* Moves every delayed key that is due into its ready lane. */
 static void promote_due(workqueue *q, long long now)
 {
     while (q->heap_len > 0 && q->heap[0]->due_ms <= now) {
         struct delayed_item *it = heap_pop(q);
         /* On ENOMEM the key is dropped; the informer's resync will bring it back. */
-        (void)add_locked(q, it->key);
+        (void)add_locked(q, it->key, it->lane);
         free(it->key);
         free(it);
     }
@@ -265,7 +333,20 @@ static void promote_due(workqueue *q, long long now)
 int workqueue_add(workqueue *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    int rc = q->shutdown ? WEIR_ECLOSED : add_locked(q, key);
+    int rc = q->shutdown ? WEIR_ECLOSED : add_locked(q, key, LANE_EVENT);
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+static int add_after(workqueue *q, const char *key, long delay_ms, int lane)
+{
+    pthread_mutex_lock(&q->mu);
+    int rc = WEIR_ECLOSED;
+    if (!q->shutdown) {
+        rc = heap_schedule(q, key, now_ms() + delay_ms, lane);
+        /* Waiters may be sleeping until a later due time: let them recompute. */
+        pthread_cond_broadcast(&q->cond);
+    }
     pthread_mutex_unlock(&q->mu);
     return rc;
 }
@@ -274,15 +355,9 @@ int workqueue_add_after(workqueue *q, const char *key, long delay_ms)
 {
     if (delay_ms <= 0)
         return workqueue_add(q, key);
-    pthread_mutex_lock(&q->mu);
-    int rc = WEIR_ECLOSED;
-    if (!q->shutdown) {
-        rc = heap_schedule(q, key, now_ms() + delay_ms);
-        /* Waiters may be sleeping until a later due time: let them recompute. */
-        pthread_cond_broadcast(&q->cond);
-    }
-    pthread_mutex_unlock(&q->mu);
-    return rc;
+    /* a short requeue continues work in progress (the next step of a change, a conflict
+     * retry); a long one is a periodic recheck */
+    return add_after(q, key, delay_ms, delay_ms < WORKQUEUE_RECHECK_MS ? LANE_EVENT : LANE_TIMER);
 }
 
 static long backoff_for(const workqueue *q, int failures)
@@ -310,7 +385,8 @@ int workqueue_add_rate_limited(workqueue *q, const char *key)
     pthread_mutex_unlock(&q->mu);
     if (rc != 0)
         return rc;
-    return workqueue_add_after(q, key, delay);
+    /* a retry is work that failed, not a recheck: it keeps the event lane */
+    return add_after(q, key, delay, LANE_EVENT);
 }
 
 void workqueue_forget(workqueue *q, const char *key)
@@ -346,13 +422,26 @@ int workqueue_get(workqueue *q, char **key, long long *waited_ms)
         }
         long long now = now_ms();
         promote_due(q, now);
-        if (q->ready_len > 0) {
-            struct ready_item it = ready_pop(q);
+        bool ev = ring_settle(q, &q->ready[LANE_EVENT]);
+        bool tm = ring_settle(q, &q->ready[LANE_TIMER]);
+        if (ev || tm) {
+            int lane = LANE_EVENT;
+            if (!ev) {
+                lane = LANE_TIMER;
+            } else if (tm && q->event_run >= EVENT_RUN &&
+                       now - q->ready[LANE_TIMER].items[q->ready[LANE_TIMER].head].ready_ms >=
+                           TIMER_AGE_MS) {
+                lane = LANE_TIMER; /* bounded starvation: an old timer key goes next */
+            }
+            q->event_run = lane == LANE_EVENT && tm ? q->event_run + 1 : 0;
+            struct ring *r = &q->ready[lane];
+            struct ready_item it = ring_pop(r);
             if (strmap_put(q->processing, it.key, (void *)1, NULL) != 0) {
                 /* Out of memory: put it back and report; the caller retries. */
-                q->ready_head = (q->ready_head + q->ready_cap - 1) % q->ready_cap;
-                q->ready[q->ready_head] = it;
-                q->ready_len++;
+                r->head = (r->head + r->cap - 1) % r->cap;
+                r->items[r->head] = it;
+                r->len++;
+                r->live++;
                 rc = WEIR_ENOMEM;
                 break;
             }
@@ -378,8 +467,9 @@ void workqueue_done(workqueue *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
     strmap_del(q->processing, key);
-    if (strmap_has(q->dirty, key) && !q->shutdown) {
-        if (ready_push(q, key) != 0)
+    uintptr_t tag = (uintptr_t)strmap_get(q->dirty, key);
+    if (tag != 0 && !q->shutdown) {
+        if (ready_push(q, key, tag) != 0)
             strmap_del(q->dirty, key); /* ENOMEM: dropped; resync brings it back */
     }
     pthread_cond_broadcast(&q->cond);
@@ -415,7 +505,7 @@ int workqueue_wait_idle(workqueue *q, long timeout_ms)
 size_t workqueue_len(workqueue *q)
 {
     pthread_mutex_lock(&q->mu);
-    size_t n = q->ready_len;
+    size_t n = q->ready[LANE_EVENT].live + q->ready[LANE_TIMER].live;
     pthread_mutex_unlock(&q->mu);
     return n;
 }

@@ -6,7 +6,12 @@
  * - a key is held by at most one worker: a key added while a worker processes it is queued
  *   again only when that worker calls workqueue_done();
  * - delayed adds (requeue-after) keep the earliest due time per key;
- * - per-key exponential backoff for failures: base * 2^failures, capped, reset by forget.
+ * - per-key exponential backoff for failures: base * 2^failures, capped, reset by forget;
+ * - two lanes, as controller-runtime's priority queue: keys added now (watch events),
+ *   failure retries and short requeues (under WORKQUEUE_RECHECK_MS: the next step of work in
+ *   progress) go ahead of keys whose longer workqueue_add_after() came due (periodic
+ *   rechecks), so a change is not stuck behind a thousand rechecks. A recheck waiting a second or
+ * more is handed out after at most 8 event keys in a row, so events cannot starve rechecks.
  * Thread-safe; workers block in workqueue_get(). After workqueue_shutdown() no new work is
  * handed out (in-flight items finish; workqueue_wait_idle() waits for them).
  *
@@ -20,6 +25,9 @@
 #include <stddef.h>
 
 typedef struct workqueue workqueue;
+
+/* A workqueue_add_after() delay from which on the key is a periodic recheck (timer lane). */
+#define WORKQUEUE_RECHECK_MS 1000
 
 struct workqueue_options {
     long base_delay_ms; /* first backoff delay (default 5 ms, as client-go) */

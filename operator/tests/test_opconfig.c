@@ -36,7 +36,7 @@ static void test_defaults(void **state)
     weir_error err = {0};
     assert_int_equal(opconfig_load(&o, NULL, NULL, &err), 0);
     assert_int_equal(o.reconcile_interval_ms, 60000);
-    assert_int_equal(o.reconcile_parallelism, 50);
+    assert_int_equal(o.reconcile_parallelism, 16);
     assert_int_equal(o.progress_check_interval_ms, 10000);
     assert_int_equal(o.rest_ready_delay_ms, 10000);
     assert_int_equal(o.health_port, 8085);

@@ -11,15 +11,30 @@
 #include "lib/error.h"
 #include "operator/kube/events.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_t *store; /* "ns/name" -> event */
 static int creates, patches, gets;
+/* the asynchronous test holds writes here until it lets them go */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_closed;
+static pthread_t caller;
+static bool written_by_caller;
 
 static int ev_create(void *ctx, const json_t *ev, weir_error *err)
 {
     (void)ctx;
+    pthread_mutex_lock(&gate_mu);
+    while (gate_closed)
+        pthread_cond_wait(&gate_cv, &gate_mu);
+    if (pthread_equal(pthread_self(), caller))
+        written_by_caller = true;
+    pthread_mutex_unlock(&gate_mu);
     char key[512];
     snprintf(key, sizeof(key), "%s/%s",
              json_string_value(json_object_get(json_object_get(ev, "metadata"), "namespace")),
@@ -54,6 +69,8 @@ static int ev_patch(void *ctx, const char *ns, const char *name, const json_t *p
     if (!e)
         return weir_error_set(err, WEIR_ENOTFOUND, "not found");
     patches++;
+    if (pthread_equal(pthread_self(), caller))
+        written_by_caller = true;
     json_object_update(e, (json_t *)patch);
     return 0;
 }
@@ -195,6 +212,77 @@ static void test_names(void **state)
     json_decref(obj);
 }
 
+static void *open_gate_later(void *arg)
+{
+    (void)arg;
+    usleep(100 * 1000);
+    pthread_mutex_lock(&gate_mu);
+    gate_closed = false;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    return NULL;
+}
+
+/* Started, the recorder queues and returns at once; the sender writes in order; stopping with
+ * a drain writes the queue, stopping without one discards it. */
+static void test_async(void **state)
+{
+    (void)state;
+    caller = pthread_self();
+    written_by_caller = false;
+    event_recorder *rec = events_new(&OPS, "weir-operator", "op-0", fake_wall);
+    assert_int_equal(events_start(rec), 0);
+    json_t *o = fd();
+    weir_error err = {0};
+    pthread_mutex_lock(&gate_mu);
+    gate_closed = true;
+    pthread_mutex_unlock(&gate_mu);
+    char msg[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(msg, sizeof(msg), "message %d", i);
+        /* returns although every write is held at the gate */
+        assert_int_equal(events_record(rec, o, EVENT_NORMAL, "Submit", msg, &err), 0);
+    }
+    size_t queued = 0;
+    events_stats(rec, &queued, NULL, NULL);
+    assert_true(queued >= 4); /* the sender may hold the first at the gate */
+    assert_int_equal(creates, 0);
+    pthread_mutex_lock(&gate_mu);
+    gate_closed = false;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    assert_int_equal(events_stop(rec, 5000), 0);
+    assert_int_equal(creates, 5);
+    assert_false(written_by_caller);
+    /* the same event again, after the stop: written synchronously, as a count bump */
+    assert_int_equal(events_record(rec, o, EVENT_NORMAL, "Submit", "message 0", &err), 0);
+    assert_int_equal(patches, 1);
+    assert_true(written_by_caller);
+
+    /* stopped without a drain: what waits is discarded */
+    assert_int_equal(events_start(rec), 0);
+    pthread_mutex_lock(&gate_mu);
+    gate_closed = true;
+    pthread_mutex_unlock(&gate_mu);
+    for (int i = 0; i < 3; i++) {
+        snprintf(msg, sizeof(msg), "later %d", i);
+        assert_int_equal(events_record(rec, o, EVENT_NORMAL, "Submit", msg, &err), 0);
+    }
+    /* the sender takes the first and waits at the gate */
+    for (int i = 0; i < 500 && queued != 2; i++) {
+        usleep(10 * 1000);
+        events_stats(rec, &queued, NULL, NULL);
+    }
+    assert_int_equal(queued, 2);
+    pthread_t opener;
+    assert_int_equal(pthread_create(&opener, NULL, open_gate_later, NULL), 0);
+    assert_int_equal(events_stop(rec, 0), WEIR_ETIMEDOUT);
+    pthread_join(opener, NULL);
+    assert_int_equal(creates, 6); /* the one in flight; the two waiting were discarded */
+    events_free(rec);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_continues_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_event_recreated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -118,6 +120,85 @@ static void test_delayed_then_immediate_dedupes(void **state)
     free(k);
     assert_int_equal(workqueue_len(q), 0);
     assert_int_equal(workqueue_delayed_len(q), 0);
+    workqueue_free(q);
+}
+
+static void take(workqueue *q, const char *want)
+{
+    char *k = get(q);
+    assert_string_equal(k, want);
+    workqueue_done(q, k);
+    free(k);
+}
+
+/* Keys added now go ahead of keys whose requeue-after came due; a due key that is then added
+ * now moves to the event lane and is handed out once. */
+static void test_events_before_timers(void **state)
+{
+    (void)state;
+    workqueue *q = workqueue_new(NULL);
+    workqueue_add_after(q, "t/1", WORKQUEUE_RECHECK_MS);
+    workqueue_add_after(q, "t/2", WORKQUEUE_RECHECK_MS + 1);
+    workqueue_add_after(q, "t/3", WORKQUEUE_RECHECK_MS + 2);
+    usleep((WORKQUEUE_RECHECK_MS + 20) * 1000);
+    char *k = get(q); /* promotes all three into the timer lane, in due order */
+    assert_string_equal(k, "t/1");
+    workqueue_add(q, "e/1");
+    workqueue_add(q, "t/3"); /* queued as a timer key: moves to the event lane */
+    workqueue_add(q, "e/2");
+    workqueue_add(q, "e/1"); /* deduped */
+    assert_int_equal(workqueue_len(q), 4);
+    workqueue_done(q, k);
+    free(k);
+    take(q, "e/1");
+    take(q, "t/3");
+    take(q, "e/2");
+    take(q, "t/2");
+    assert_int_equal(workqueue_len(q), 0); /* t/3's old timer entry is not handed out */
+    /* a later requeue of t/3 works as before */
+    workqueue_add_after(q, "t/3", 1);
+    usleep(5 * 1000);
+    take(q, "t/3");
+    assert_int_equal(workqueue_len(q), 0);
+    /* a short requeue is work in progress: it goes ahead of a due recheck */
+    workqueue_add_after(q, "t/1", WORKQUEUE_RECHECK_MS);
+    usleep((WORKQUEUE_RECHECK_MS + 20) * 1000);
+    workqueue_add_after(q, "s/1", 1);
+    usleep(20 * 1000);
+    take(q, "s/1");
+    take(q, "t/1");
+    assert_int_equal(workqueue_delayed_len(q), 0);
+    workqueue_free(q);
+}
+
+/* Events cannot starve timers: once a timer key has waited a second, it goes after at most a
+ * short run of event keys. */
+static void test_timers_not_starved(void **state)
+{
+    (void)state;
+    workqueue *q = workqueue_new(NULL);
+    workqueue_add_after(q, "old", WORKQUEUE_RECHECK_MS);
+    usleep((WORKQUEUE_RECHECK_MS + 20) * 1000);
+    char name[16];
+    for (int i = 0; i < 30; i++) {
+        snprintf(name, sizeof(name), "e/%d", i);
+        workqueue_add(q, name);
+    }
+    take(q, "e/0"); /* promotes "old"; the event lane still goes first */
+    usleep(1100 * 1000);
+    int pos = 0;
+    for (;;) {
+        char *k = get(q);
+        pos++;
+        bool old = strcmp(k, "old") == 0;
+        workqueue_done(q, k);
+        free(k);
+        if (old)
+            break;
+        assert_true(pos <= 10);
+    }
+    assert_true(pos >= 2);
+    assert_int_equal(workqueue_len(q), 30 - 1 - (pos - 1));
     workqueue_free(q);
 }
 
@@ -253,6 +334,8 @@ int main(void)
         cmocka_unit_test(test_readd_while_processing),
         cmocka_unit_test(test_add_after_keeps_earliest),
         cmocka_unit_test(test_delayed_then_immediate_dedupes),
+        cmocka_unit_test(test_events_before_timers),
+        cmocka_unit_test(test_timers_not_starved),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_shutdown_wakes_waiters),
         cmocka_unit_test(test_one_worker_per_key),
