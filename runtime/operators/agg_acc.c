@@ -3,9 +3,9 @@
  *
  * Integer sums wrap as Java's do (computed in unsigned arithmetic). AVG of an integer type is an
  * integer (Flink truncates); AVG of DOUBLE/FLOAT is a double. DECIMAL sums are exact in 192 bits
- * (so retractions undo additions exactly); SUM is DECIMAL(38, s) and AVG DECIMAL(38, 6) as in
- * Flink, NULL when the sum does not fit 38 digits. The last accumulator slot past the
- * aggregates counts rows for group emission.
+ * (so retractions undo additions exactly); SUM is DECIMAL(38, s) and AVG DECIMAL(38, max(6, s)) as
+ * in Flink, NULL when the sum does not fit 38 digits. The last accumulator slot past the aggregates
+ * counts rows for group emission.
  *
  * Layer: runtime/operators (internal).
  */
