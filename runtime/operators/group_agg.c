@@ -68,6 +68,10 @@ static int grp_process(rt_op *op, const rt_batch *in)
             memset(val, 0, g->vlen);
         } else if (rc)
             return weir_error_set(op->err, rc, "group '%s': state: %s", p->id, weir_strerror(rc));
+        else if (vlen != g->vlen) /* state of other aggregates, restored under an explicit uid */
+            return weir_error_set(op->err, WEIR_EPARSE,
+                                  "group '%s': state entry has %u bytes, expected %u", p->id, vlen,
+                                  g->vlen);
         memcpy(g->old, val, g->vlen);
         if (agg_acc_update(val, p->aggs, p->naggs, in, r, sign))
             return weir_error_set(op->err, WEIR_EUNSUPPORTED,
