@@ -399,7 +399,7 @@ static void test_values(void **state)
 static void test_like(void **state)
 {
     (void)state;
-    /* upstream's simple.sql shape (its DECIMAL(32, 2) and ROW column are not supported yet) */
+    /* upstream's simple.sql shape (its ROW column is not supported yet) */
     json_t *p = compile("CREATE TABLE orders (order_number BIGINT, price DECIMAL(10, 2), "
                         "order_time TIMESTAMP(3)) WITH ('connector' = 'datagen');"
                         "CREATE TABLE print_table WITH ('connector' = 'print') LIKE orders;"
