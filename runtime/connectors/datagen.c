@@ -17,6 +17,8 @@
 
 #include "lib/config.h"
 
+#include "runtime/types/decimal.h"
+
 #include <errno.h>
 #include <float.h>
 #include <inttypes.h>
@@ -33,7 +35,8 @@ typedef struct field {
     const char *name;
     rt_type type;
     int kind;
-    int64_t imin, imax; /* random integers, DECIMAL (scaled) */
+    int64_t imin, imax; /* random integers */
+    rt_i128 qmin, qmax; /* random DECIMAL (scaled by 10^scale) */
     double dmin, dmax;  /* random FLOAT/DOUBLE */
     int64_t start, end; /* sequence */
     uint32_t length;    /* strings */
@@ -111,18 +114,17 @@ static int parse_f64(const char *key, const char *v, double *out, weir_error *er
     return 0;
 }
 
-/* A decimal literal scaled to `scale` digits ("12.5" at scale 2 -> 1250). */
-static int parse_decimal(const char *key, const char *v, unsigned scale, int64_t *out,
-                         weir_error *err)
+/* A decimal literal scaled to the type's scale ("12.5" at scale 2 -> 1250), rounded HALF_UP. */
+static int parse_decimal(const char *key, const char *v, rt_type t, rt_i128 *out, weir_error *err)
 {
-    double d;
-    int rc = parse_f64(key, v, &d, err);
-    if (rc)
-        return rc;
-    double s = d * pow(10, scale);
-    if (fabs(s) > 9.2e18)
-        return weir_error_set(err, WEIR_ERANGE, "option '%s': '%s' is out of range", key, v);
-    *out = (int64_t)llround(s);
+    int rc = rt_dec_parse(v, strlen(v), t.scale, out);
+    if (rc < 0)
+        return weir_error_set(err, WEIR_EINVAL, "option '%s': '%s' is not a number", key, v);
+    if (rc > 0 || !rt_dec_fits(*out, t.precision)) {
+        char tb[64];
+        return weir_error_set(err, WEIR_ERANGE, "option '%s': '%s' is out of range for %s", key, v,
+                              rt_type_format(t, tb, sizeof(tb)));
+    }
     return 0;
 }
 
@@ -138,13 +140,6 @@ static void type_range(rt_type t, int64_t *lo, int64_t *hi)
     case RT_INT:
         *lo = INT32_MIN, *hi = INT32_MAX;
         break;
-    case RT_DECIMAL: {
-        int64_t m = 1;
-        for (unsigned i = 0; i < t.precision && i < 18; i++)
-            m *= 10;
-        *lo = -(m - 1), *hi = m - 1;
-        break;
-    }
     default:
         *lo = INT64_MIN, *hi = INT64_MAX;
         break;
@@ -184,7 +179,7 @@ static int field_option(datagen *g, const char *key, const char *v, weir_error *
         if (ph == RT_PHYS_F64)
             rc = parse_f64(key, v, mn ? &f->dmin : &f->dmax, err);
         else if (f->type.kind == RT_DECIMAL)
-            rc = parse_decimal(key, v, f->type.scale, mn ? &f->imin : &f->imax, err);
+            rc = parse_decimal(key, v, f->type, mn ? &f->qmin : &f->qmax, err);
         else if (rt_type_is_integer(f->type))
             rc = parse_i64(key, v, mn ? &f->imin : &f->imax, err);
         else
@@ -267,6 +262,8 @@ static int dg_create(const rt_schema *schema, const json_t *options, uint32_t su
         f->type = schema->types[i];
         f->length = 100;
         type_range(f->type, &f->imin, &f->imax);
+        f->qmax = rt_dec_pow10(f->type.precision) - 1; /* DECIMAL: every value of the type */
+        f->qmin = -f->qmax;
         f->dmin = DBL_MIN;
         f->dmax = DBL_MAX;
         if (f->type.kind == RT_FLOAT)
@@ -351,7 +348,9 @@ static int dg_create(const rt_schema *schema, const json_t *options, uint32_t su
             goto fail;
         }
         if (f->kind == KIND_RANDOM && (f->has_min || f->has_max)) {
-            bool bad = rt_type_phys(f->type) == RT_PHYS_F64 ? f->dmin > f->dmax : f->imin > f->imax;
+            bool bad = rt_type_phys(f->type) == RT_PHYS_F64 ? f->dmin > f->dmax
+                       : f->type.kind == RT_DECIMAL         ? f->qmin > f->qmax
+                                                            : f->imin > f->imax;
             if (bad) {
                 rc =
                     weir_error_set(err, WEIR_EINVAL, "fields.%s: min is greater than max", f->name);
@@ -388,6 +387,8 @@ static int gen_value(datagen *g, uint32_t fi, uint64_t i, rt_batch *b, uint32_t 
         c->null[row] = 1;
         if (rt_type_phys(f->type) == RT_PHYS_STR)
             c->str[row] = (rt_str){NULL, 0};
+        else if (rt_type_phys(f->type) == RT_PHYS_I128)
+            c->i128[row] = 0;
         else
             c->i64[row] = 0;
         return 0;
@@ -403,9 +404,13 @@ static int gen_value(datagen *g, uint32_t fi, uint64_t i, rt_batch *b, uint32_t 
             c->str[row] = rt_arena_strdup(&b->arena, buf, (uint32_t)n, &ok);
             return ok ? 0 : WEIR_ENOMEM;
         }
-        if (f->type.kind == RT_DECIMAL)
-            for (unsigned s = 0; s < f->type.scale; s++)
-                v *= 10;
+        if (f->type.kind == RT_DECIMAL) {
+            /* start + i at the column's scale; beyond the precision it wraps as the int64 path
+             * always did for p <= 18 (the 128-bit product is exact) */
+            rt_i128 d = (rt_i128)v * rt_dec_pow10(f->type.scale);
+            rt_col_set_dec(c, row, d);
+            return 0;
+        }
         c->i64[row] = v;
         return 0;
     }
@@ -446,6 +451,14 @@ static int gen_value(datagen *g, uint32_t fi, uint64_t i, rt_batch *b, uint32_t 
     case RT_TIMESTAMP_LTZ:
         c->i64[row] = g->now_ms - (int64_t)(r % ((uint64_t)f->max_past_ms + 1));
         break;
+    case RT_DECIMAL: {
+        /* min + x mod (max - min + 1): x is r for precision <= 18 (as before 128-bit decimals),
+         * else the 128 bits r(f, 0, i) * 2^64 + r(f, 2, i) */
+        rt_u128 span = (rt_u128)f->qmax - (rt_u128)f->qmin + 1;
+        rt_u128 x = f->type.precision > 18 ? ((rt_u128)r << 64) | rnd(g->seed, fi, 2, i) : r;
+        rt_col_set_dec(c, row, (rt_i128)((rt_u128)f->qmin + (span ? x % span : x)));
+        break;
+    }
     default:
         c->i64[row] = in_range(r, f->imin, f->imax);
         break;

@@ -5,6 +5,8 @@
  */
 #include "runtime/engine/batch.h"
 
+#include "runtime/types/decimal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,8 +168,7 @@ rt_batch *rt_batch_new_types(const rt_type *types, uint32_t ncols, uint32_t cap)
         rt_col *c = &b->cols[i];
         c->type = types[i];
         c->null = calloc(cap, 1);
-        size_t w = rt_type_phys(types[i]) == RT_PHYS_STR ? sizeof(rt_str) : sizeof(int64_t);
-        c->i64 = calloc(cap, w);
+        c->i64 = calloc(cap, rt_phys_width(rt_type_phys(types[i])));
         if (!c->null || !c->i64)
             goto fail;
     }
@@ -213,10 +214,13 @@ int rt_batch_append_row(rt_batch *dst, const rt_batch *src, uint32_t row)
         rt_col *d = &dst->cols[i];
         const rt_col *s = &src->cols[i];
         d->null[r] = s->null[row];
-        if (rt_type_phys(d->type) == RT_PHYS_STR)
+        rt_phys ph = rt_type_phys(d->type);
+        if (ph == RT_PHYS_STR)
             d->str[r] = s->null[row]
                             ? (rt_str){NULL, 0}
                             : rt_arena_strdup(&dst->arena, s->str[row].ptr, s->str[row].len, &ok);
+        else if (ph == RT_PHYS_I128)
+            d->i128[r] = s->i128[row];
         else
             d->i64[r] = s->i64[row];
     }
@@ -237,23 +241,31 @@ int rt_batch_append_rows(rt_batch *dst, const rt_batch *src, const uint32_t *row
     for (uint32_t i = 0; i < dst->ncols; i++) {
         rt_col *d = &dst->cols[i];
         const rt_col *s = &src->cols[i];
+        rt_phys ph = rt_type_phys(d->type);
         if (!rows) {
             memcpy(d->null + base, s->null + first, n);
-            if (rt_type_phys(d->type) != RT_PHYS_STR) {
+            if (ph == RT_PHYS_I128) {
+                memcpy(d->i128 + base, s->i128 + first, (size_t)n * sizeof(rt_i128));
+                continue;
+            }
+            if (ph != RT_PHYS_STR) {
                 memcpy(d->i64 + base, s->i64 + first, (size_t)n * sizeof(int64_t));
                 continue;
             }
         } else
             for (uint32_t k = 0; k < n; k++)
                 d->null[base + k] = s->null[rows[k]];
-        if (rt_type_phys(d->type) == RT_PHYS_STR) {
+        if (ph == RT_PHYS_STR) {
             for (uint32_t k = 0; k < n; k++) {
                 uint32_t r = rows ? rows[k] : first + k;
                 d->str[base + k] =
                     s->null[r] ? (rt_str){NULL, 0}
                                : rt_arena_strdup(&dst->arena, s->str[r].ptr, s->str[r].len, &ok);
             }
-        } else
+        } else if (ph == RT_PHYS_I128)
+            for (uint32_t k = 0; k < n; k++)
+                d->i128[base + k] = s->i128[rows[k]];
+        else
             for (uint32_t k = 0; k < n; k++)
                 d->i64[base + k] = s->i64[rows[k]];
     }
@@ -279,8 +291,11 @@ void rt_batch_filter(rt_batch *b, const uint8_t *keep)
             for (uint32_t i = 0; i < b->ncols; i++) {
                 rt_col *c = &b->cols[i];
                 c->null[o] = c->null[r];
-                if (rt_type_phys(c->type) == RT_PHYS_STR)
+                rt_phys ph = rt_type_phys(c->type);
+                if (ph == RT_PHYS_STR)
                     c->str[o] = c->str[r];
+                else if (ph == RT_PHYS_I128)
+                    c->i128[o] = c->i128[r];
                 else
                     c->i64[o] = c->i64[r];
             }
@@ -303,6 +318,22 @@ int rt_batch_copy(rt_batch *dst, const rt_batch *src)
     return 0;
 }
 
+int rt_col_format(const rt_col *c, uint32_t row, char *buf, size_t size)
+{
+    if (c->null[row])
+        return snprintf(buf, size, "NULL");
+    switch (rt_type_phys(c->type)) {
+    case RT_PHYS_STR:
+        return rt_value_format(c->type, 0, 0, c->str[row], buf, size);
+    case RT_PHYS_F64:
+        return rt_value_format(c->type, 0, c->f64[row], (rt_str){NULL, 0}, buf, size);
+    case RT_PHYS_I128:
+        return rt_dec_format(c->i128[row], c->type.scale, buf, size);
+    default:
+        return rt_value_format(c->type, c->i64[row], 0, (rt_str){NULL, 0}, buf, size);
+    }
+}
+
 int rt_batch_format_row(const rt_batch *b, uint32_t row, char *buf, size_t size)
 {
     size_t n = 0;
@@ -312,28 +343,9 @@ int rt_batch_format_row(const rt_batch *b, uint32_t row, char *buf, size_t size)
         buf[0] = '\0';
     n += (size_t)snprintf(AT, ROOM, "%s[", rt_rowkind_short((rt_rowkind)b->kind[row]));
     for (uint32_t i = 0; i < b->ncols; i++) {
-        const rt_col *c = &b->cols[i];
         if (i)
             n += (size_t)snprintf(AT, ROOM, ", ");
-        if (c->null[row]) {
-            n += (size_t)snprintf(AT, ROOM, "NULL");
-            continue;
-        }
-        rt_str s = {NULL, 0};
-        int64_t iv = 0;
-        double fv = 0;
-        switch (rt_type_phys(c->type)) {
-        case RT_PHYS_STR:
-            s = c->str[row];
-            break;
-        case RT_PHYS_F64:
-            fv = c->f64[row];
-            break;
-        default:
-            iv = c->i64[row];
-            break;
-        }
-        n += (size_t)rt_value_format(c->type, iv, fv, s, AT, ROOM);
+        n += (size_t)rt_col_format(&b->cols[i], row, AT, ROOM);
     }
     n += (size_t)snprintf(AT, ROOM, "]");
 #undef ROOM

@@ -67,11 +67,30 @@ typedef struct rt_col {
     rt_type type;
     uint8_t *null; /* cap flags: 1 when the row's value is NULL */
     union {
-        int64_t *i64; /* RT_PHYS_I64 */
-        double *f64;  /* RT_PHYS_F64 */
-        rt_str *str;  /* RT_PHYS_STR */
+        int64_t *i64;  /* RT_PHYS_I64 */
+        double *f64;   /* RT_PHYS_F64 */
+        rt_str *str;   /* RT_PHYS_STR */
+        rt_i128 *i128; /* RT_PHYS_I128 (wide DECIMAL) */
     };
 } rt_col;
+
+/* The DECIMAL value of row r of c (either width) as a 128-bit integer at the column's scale. */
+static inline rt_i128 rt_col_dec(const rt_col *c, uint32_t r)
+{
+    return c->type.precision > 18 ? c->i128[r] : (rt_i128)c->i64[r];
+}
+
+/* Stores a DECIMAL value that fits the column's precision into row r of c. */
+static inline void rt_col_set_dec(rt_col *c, uint32_t r, rt_i128 v)
+{
+    if (c->type.precision > 18)
+        c->i128[r] = v;
+    else
+        c->i64[r] = (int64_t)v;
+}
+
+/* Formats row r of c as rt_value_format does (any physical form; "NULL" for NULL). */
+int rt_col_format(const rt_col *c, uint32_t r, char *buf, size_t size);
 
 typedef struct rt_batch {
     uint32_t n;   /* rows in use */

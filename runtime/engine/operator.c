@@ -256,6 +256,11 @@ int rt_key_encode(const rt_batch *b, uint32_t row, const uint32_t *keys, uint32_
             if (len)
                 memcpy(buf + n + 4, c->str[row].ptr, len);
             n += 4 + len;
+        } else if (rt_type_phys(c->type) == RT_PHYS_I128) {
+            if (n + 16 > cap)
+                return WEIR_ETOOBIG;
+            memcpy(buf + n, &c->i128[row], 16);
+            n += 16;
         } else {
             if (n + 8 > cap)
                 return WEIR_ETOOBIG;
@@ -294,6 +299,11 @@ int rt_key_decode(const uint8_t *buf, uint32_t len, rt_batch *out, uint32_t row,
             if (!ok)
                 return WEIR_ENOMEM;
             n += 4 + l;
+        } else if (rt_type_phys(c->type) == RT_PHYS_I128) {
+            if (n + 16 > len)
+                return WEIR_EPARSE;
+            memcpy(&c->i128[row], buf + n, 16);
+            n += 16;
         } else {
             if (n + 8 > len)
                 return WEIR_EPARSE;

@@ -7,6 +7,7 @@
  * Layer: runtime/expr.
  */
 #include "runtime/expr/expr_int.h"
+#include "runtime/types/decimal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -76,7 +77,7 @@ int expr_node_reserve(node *n, uint32_t rows)
     if (!nl)
         return WEIR_ENOMEM;
     n->out.null = nl;
-    size_t w = rt_type_phys(n->type) == RT_PHYS_STR ? sizeof(rt_str) : sizeof(int64_t);
+    size_t w = rt_phys_width(rt_type_phys(n->type));
     void *nv = realloc(n->out.i64, cap * w);
     if (!nv)
         return WEIR_ENOMEM;
@@ -154,30 +155,27 @@ static rt_type arith_type(expr_op op, rt_type a, rt_type b)
     if (ra >= 6 || rb >= 6) {
         r = rt_type_of(ra == 7 || rb == 7 ? RT_DOUBLE : RT_FLOAT);
     } else if (ra == 5 || rb == 5) {
-        unsigned p1, s1, p2, s2, p, s;
+        /* Flink's LogicalTypeMerging rules, integers as DECIMAL(3|5|10|19, 0) */
+        unsigned p1, s1, p2, s2;
         int_as_decimal(a, &p1, &s1);
         int_as_decimal(b, &p2, &s2);
         switch (op) {
         case OP_MUL:
-            s = s1 + s2;
-            p = p1 + p2;
+            r = rt_dec_mul_type(p1, s1, p2, s2);
             break;
         case OP_DIV:
-            s = umax(s1, 6);
-            p = 18;
+            r = rt_dec_div_type(p1, s1, p2, s2);
+            break;
+        case OP_MOD:
+            r = rt_dec_mod_type(p1, s1, p2, s2);
+            break;
+        case OP_CASE: /* the common type of branches (see common_type) */
+            r = rt_dec_common_type(p1, s1, p2, s2);
             break;
         default:
-            s = umax(s1, s2);
-            p = umax(p1 - s1, p2 - s2) + s + 1;
+            r = rt_dec_add_type(p1, s1, p2, s2);
             break;
         }
-        if (s > 17)
-            s = 17;
-        if (p > 18)
-            p = 18;
-        if (p < s + 1)
-            p = s + 1;
-        r = rt_type_decimal(p, s);
     } else {
         r = rt_type_of((rt_kind)(ra > rb ? a.kind : b.kind));
     }
@@ -219,7 +217,7 @@ static bool common_type(node **v, uint32_t n, rt_type *out)
             continue;
         }
         if (rt_type_is_numeric(r) && rt_type_is_numeric(t))
-            r = arith_type(OP_ADD, r, t);
+            r = arith_type(OP_CASE, r, t);
         else if (rt_type_is_string(r) && rt_type_is_string(t))
             r = rt_type_varchar(umax(r.length, t.length));
         else if (r.kind == t.kind)
@@ -246,50 +244,6 @@ static const char *tname(rt_type t, char *buf, size_t n)
 }
 
 /* --- literals --------------------------------------------------------------------------------- */
-
-static int parse_decimal_text(const char *s, unsigned scale, int64_t *out)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    bool neg = *s == '-';
-    if (*s == '-' || *s == '+')
-        s++;
-    __int128 v = 0;
-    unsigned frac = 0;
-    bool dot = false, any = false;
-    int round_digit = -1;
-    for (; *s; s++) {
-        if (*s == '.' && !dot) {
-            dot = true;
-            continue;
-        }
-        if (!isdigit((unsigned char)*s))
-            break;
-        any = true;
-        if (dot && frac >= scale) {
-            if (round_digit < 0)
-                round_digit = *s - '0';
-            continue;
-        }
-        v = v * 10 + (*s - '0');
-        if (dot)
-            frac++;
-        if (v > (__int128)INT64_MAX * 10)
-            return WEIR_ERANGE;
-    }
-    while (isspace((unsigned char)*s))
-        s++;
-    if (!any || *s)
-        return WEIR_EPARSE;
-    for (; frac < scale; frac++)
-        v *= 10;
-    if (round_digit >= 5)
-        v++;
-    if (v > INT64_MAX)
-        return WEIR_ERANGE;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
 
 static int literal(const json_t *j, const char *path, node **out, cctx *c)
 {
@@ -363,7 +317,7 @@ static int literal(const json_t *j, const char *path, node **out, cctx *c)
             rc = WEIR_EPARSE;
         break;
     case RT_DECIMAL: {
-        char buf[64];
+        char buf[128];
         if (json_is_integer(v))
             snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
         else if (json_is_real(v))
@@ -374,7 +328,10 @@ static int literal(const json_t *j, const char *path, node **out, cctx *c)
             rc = WEIR_EPARSE;
             break;
         }
-        rc = parse_decimal_text(buf, t.scale, &n->out.i64[0]);
+        rt_i128 d = 0;
+        int pr = rt_dec_parse(buf, strlen(buf), t.scale, &d);
+        rc = pr < 0 ? WEIR_EPARSE : pr > 0 || !rt_dec_fits(d, t.precision) ? WEIR_ERANGE : 0;
+        rt_col_set_dec(&n->out, 0, d);
         break;
     }
     case RT_CHAR:
@@ -860,14 +817,17 @@ static int type_call(node *n, const fn_def *f, const json_t *j, const char *path
         if (!is_num(a[0]) || (na == 2 && !rt_type_is_integer(a[1]->type)))
             return TYPE_ERR("%s: ROUND needs (numeric[, integer])", path);
         n->type = a[0]->type.kind == RT_NULLTYPE ? rt_type_of(RT_DOUBLE) : a[0]->type;
-        if (n->type.kind == RT_DECIMAL && na == 2 && a[1]->is_const && !a[1]->out.null[0]) {
-            int64_t d = a[1]->out.i64[0];
-            if (d < 0)
-                d = 0;
-            if (d < n->type.scale)
-                n->type.scale = (uint8_t)d;
-        } else if (n->type.kind == RT_DECIMAL && na == 1)
-            n->type.scale = 0;
+        if (n->type.kind == RT_DECIMAL) {
+            /* Flink's findRoundDecimalType; a non-constant digit count keeps the type */
+            int64_t d = na == 1 ? 0 : -1000;
+            if (na == 2 && a[1]->is_const && !a[1]->out.null[0])
+                d = a[1]->out.i64[0];
+            if (d > -1000)
+                n->type = rt_dec_round_type(n->type.precision, n->type.scale,
+                                            d > 38    ? 38
+                                            : d < -38 ? -38
+                                                      : (int)d);
+        }
         break;
     case OP_FLOOR:
     case OP_CEIL:

@@ -4,12 +4,13 @@
  * Also CAST between all supported types.
  *
  * Integer arithmetic wraps as Java's does (computed unsigned); integer division or modulo by
- * zero is an error naming the expression; DECIMAL results that overflow their precision are
- * NULL, as Flink's are.
+ * zero is an error naming the expression; DECIMAL arithmetic is exact (decimal.h) and results
+ * that overflow their precision are NULL, as Flink's are.
  *
  * Layer: runtime/expr.
  */
 #include "runtime/expr/expr_int.h"
+#include "runtime/types/decimal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -61,12 +62,23 @@ static unsigned scale_of(rt_type t)
     return t.kind == RT_DECIMAL ? t.scale : 0;
 }
 
+/* An integer or DECIMAL value of `a` as an integer at its own scale (scale_of). */
+static inline rt_i128 raw(const node *a, uint32_t r)
+{
+    uint32_t i = IX(a, r);
+    if (rt_type_phys(a->type) == RT_PHYS_I128)
+        return a->out.i128[i];
+    return a->out.i64[i];
+}
+
 static inline double dv(const node *a, uint32_t r)
 {
     uint32_t i = IX(a, r);
     switch (rt_type_phys(a->type)) {
     case RT_PHYS_F64:
         return a->out.f64[i];
+    case RT_PHYS_I128:
+        return rt_dec_to_double(a->out.i128[i], a->type.scale);
     default:
         if (a->type.kind == RT_DECIMAL)
             return (double)a->out.i64[i] / (double)P10[a->type.scale];
@@ -74,36 +86,16 @@ static inline double dv(const node *a, uint32_t r)
     }
 }
 
-/* An integer or DECIMAL value at `scale` digits (__int128 holds any rescaled int64). */
-static inline __int128 scaled(const node *a, uint32_t r, unsigned scale)
+/* Stores DECIMAL value v (at n's scale) into row r of n's output, NULL when it does not fit n's
+ * precision (Flink's overflow rule); `ok` false (an intermediate overflow) also gives NULL. */
+static inline void put_dec(rt_col *o, uint32_t r, rt_i128 v, bool ok)
 {
-    __int128 v = a->out.i64[IX(a, r)];
-    unsigned s = scale_of(a->type);
-    if (scale > s)
-        v *= P10[scale - s];
-    else if (scale < s)
-        v /= P10[s - scale];
-    return v;
-}
-
-/* Rounds v (at scale `from`) to scale `to`, half away from zero. */
-static __int128 rescale(__int128 v, unsigned from, unsigned to)
-{
-    if (to >= from)
-        return v * P10[to - from];
-    __int128 d = P10[from - to];
-    __int128 q = v / d, rem = v % d;
-    if (rem * 2 >= d)
-        q++;
-    else if (rem * 2 <= -d)
-        q--;
-    return q;
-}
-
-static bool fits_decimal(__int128 v, rt_type t)
-{
-    __int128 lim = P10[t.precision > 18 ? 18 : t.precision];
-    return v < lim && v > -lim;
+    if (!ok || !rt_dec_fits(v, o->type.precision)) {
+        expr_set_null(o, r);
+        return;
+    }
+    o->null[r] = 0;
+    rt_col_set_dec(o, r, v);
 }
 
 static int64_t wrap_int(rt_kind k, int64_t v)
@@ -158,6 +150,12 @@ static void put_converted(node *n, uint32_t r, const node *src, uint32_t sr)
         return;
     }
     n->out.null[r] = 0;
+    if (n->type.kind == RT_DECIMAL) {
+        rt_i128 v = 0;
+        bool ok = rt_dec_rescale(raw(src, sr), scale_of(src->type), n->type.scale, &v);
+        put_dec(&n->out, r, v, ok);
+        return;
+    }
     switch (rt_type_phys(n->type)) {
     case RT_PHYS_F64:
         n->out.f64[r] = dv(src, sr);
@@ -166,10 +164,7 @@ static void put_converted(node *n, uint32_t r, const node *src, uint32_t sr)
         n->out.str[r] = sv(src, sr);
         break;
     default:
-        if (n->type.kind == RT_DECIMAL)
-            n->out.i64[r] = (int64_t)rescale(scaled(src, sr, scale_of(src->type)),
-                                             scale_of(src->type), n->type.scale);
-        else if (n->type.kind == RT_TIMESTAMP || n->type.kind == RT_TIMESTAMP_LTZ)
+        if (n->type.kind == RT_TIMESTAMP || n->type.kind == RT_TIMESTAMP_LTZ)
             n->out.i64[r] = ts_ms(src, sr);
         else
             n->out.i64[r] = iv(src, sr);
@@ -324,50 +319,6 @@ static bool parse_double_text(rt_str s, double *out)
     return true;
 }
 
-static bool parse_decimal_str(rt_str s, unsigned scale, __int128 *out)
-{
-    uint32_t i = 0;
-    while (i < s.len && isspace((unsigned char)s.ptr[i]))
-        i++;
-    bool neg = false;
-    if (i < s.len && (s.ptr[i] == '-' || s.ptr[i] == '+'))
-        neg = s.ptr[i++] == '-';
-    __int128 v = 0;
-    unsigned frac = 0;
-    bool dot = false, any = false;
-    int rd = -1;
-    for (; i < s.len; i++) {
-        char c = s.ptr[i];
-        if (c == '.' && !dot) {
-            dot = true;
-            continue;
-        }
-        if (!isdigit((unsigned char)c))
-            break;
-        any = true;
-        if (dot && frac >= scale) {
-            if (rd < 0)
-                rd = c - '0';
-            continue;
-        }
-        v = v * 10 + (c - '0');
-        if (dot)
-            frac++;
-        if (v > (__int128)1e30)
-            return false;
-    }
-    while (i < s.len && isspace((unsigned char)s.ptr[i]))
-        i++;
-    if (!any || i != s.len)
-        return false;
-    for (; frac < scale; frac++)
-        v *= 10;
-    if (rd >= 5)
-        v++;
-    *out = neg ? -v : v;
-    return true;
-}
-
 int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, rt_col *dst,
                     uint32_t drow, rt_arena *arena, weir_error *err)
 {
@@ -387,8 +338,7 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
             dst->str[drow] = s;
             return 0;
         }
-        int n = rt_value_format(from, src->i64[row], fp == RT_PHYS_F64 ? src->f64[row] : 0,
-                                (rt_str){NULL, 0}, buf, sizeof(buf));
+        int n = rt_col_format(src, row, buf, sizeof(buf));
         if (n >= (int)sizeof(buf))
             n = (int)sizeof(buf) - 1;
         if ((uint32_t)n > to.length)
@@ -431,9 +381,11 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
             ok = parse_double_text(s, &dst->f64[drow]);
             break;
         case RT_DECIMAL: {
-            __int128 v = 0;
-            ok = parse_decimal_str(s, to.scale, &v) && fits_decimal(v, to);
-            dst->i64[drow] = (int64_t)v;
+            rt_i128 v = 0;
+            int pr = rt_dec_parse(s.ptr ? s.ptr : "", s.len, to.scale, &v);
+            ok = pr >= 0;
+            if (ok) /* a number too large for the type is NULL, as Flink's CAST gives */
+                put_dec(dst, drow, v, pr == 0);
             break;
         }
         case RT_DATE:
@@ -465,33 +417,26 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
     /* numeric and boolean */
     if (rt_type_is_numeric(from) || from.kind == RT_BOOLEAN) {
         bool ff = fp == RT_PHYS_F64;
-        double d = ff                        ? src->f64[row]
-                   : from.kind == RT_DECIMAL ? (double)src->i64[row] / (double)P10[from.scale]
-                                             : (double)src->i64[row];
+        bool fd = from.kind == RT_DECIMAL;
+        rt_i128 fv = fd ? rt_col_dec(src, row) : ff ? 0 : src->i64[row];
+        double d = ff   ? src->f64[row]
+                   : fd ? (fp == RT_PHYS_I128 ? rt_dec_to_double(fv, from.scale)
+                                              : (double)src->i64[row] / (double)P10[from.scale])
+                        : (double)src->i64[row];
         switch (to.kind) {
         case RT_BOOLEAN:
-            dst->i64[drow] = d != 0;
+            dst->i64[drow] = ff ? d != 0 : fv != 0;
             return 0;
         case RT_FLOAT:
         case RT_DOUBLE:
             dst->f64[drow] = to.kind == RT_FLOAT ? (float)d : d;
             return 0;
         case RT_DECIMAL: {
-            __int128 v;
-            if (ff) {
-                if (!isfinite(d) || fabs(d) >= 1e18) {
-                    dst->null[drow] = 1;
-                    return 0;
-                }
-                v = (__int128)llround(d * (double)P10[to.scale]);
-            } else
-                v = rescale((__int128)src->i64[row], scale_of(from), to.scale);
-            if (!fits_decimal(v, to)) {
-                dst->null[drow] = 1; /* Flink: overflow gives NULL */
-                dst->i64[drow] = 0;
-                return 0;
-            }
-            dst->i64[drow] = (int64_t)v;
+            /* Flink: a value that does not fit the precision (or NaN, infinity) is NULL */
+            rt_i128 v = 0;
+            bool ok = ff ? rt_dec_from_double(d, to.scale, &v)
+                         : rt_dec_rescale(fv, scale_of(from), to.scale, &v);
+            put_dec(dst, drow, v, ok);
             return 0;
         }
         case RT_TIMESTAMP_LTZ:
@@ -508,8 +453,8 @@ int expr_cast_value(rt_type from, rt_type to, const rt_col *src, uint32_t row, r
                         : d >= 9.2233720368547758e18  ? INT64_MAX
                         : d <= -9.2233720368547758e18 ? INT64_MIN
                                                       : (int64_t)d;
-                else if (from.kind == RT_DECIMAL)
-                    v = src->i64[row] / P10[from.scale];
+                else if (fd) /* truncated, the low 64 bits as BigDecimal.longValue() */
+                    v = (int64_t)(uint64_t)(rt_u128)(fv / rt_dec_pow10(from.scale));
                 else
                     v = src->i64[row];
                 dst->i64[drow] = wrap_int((rt_kind)to.kind, v);
@@ -590,48 +535,30 @@ static int arith(node *n, uint32_t rows, weir_error *err)
     if (n->type.kind == RT_DECIMAL) {
         unsigned s = n->type.scale, sa = scale_of(a->type), sb = scale_of(b->type);
         for (uint32_t r = 0; r < rows; r++) {
-            o->null[r] = nul(a, r) || nul(b, r);
-            o->i64[r] = 0;
-            if (o->null[r])
+            if (nul(a, r) || nul(b, r)) {
+                expr_set_null(o, r);
                 continue;
-            __int128 z;
+            }
+            rt_i128 x = raw(a, r), y = raw(b, r), z = 0;
+            bool ok;
             switch (n->op) {
             case OP_ADD:
-                z = scaled(a, r, s) + scaled(b, r, s);
+                ok = rt_dec_add(x, sa, y, sb, s, &z);
                 break;
             case OP_SUB:
-                z = scaled(a, r, s) - scaled(b, r, s);
+                ok = rt_dec_sub(x, sa, y, sb, s, &z);
                 break;
             case OP_MUL:
-                z = rescale(scaled(a, r, sa) * scaled(b, r, sb), sa + sb, s);
+                ok = rt_dec_mul(x, sa, y, sb, s, &z);
                 break;
-            case OP_DIV: {
-                __int128 y = scaled(b, r, sb);
+            default:
                 if (y == 0)
                     ROW_FAIL(n, o, r, "division by zero", next_dec);
-                /* a / b at scale s: a * 10^(s + sb - sa + 1) / b, then round the extra digit. */
-                int shift = (int)s + (int)sb - (int)sa + 1;
-                __int128 x = scaled(a, r, sa);
-                if (shift >= 0 && shift <= 18)
-                    x *= P10[shift];
-                else if (shift < 0)
-                    x /= P10[-shift];
-                z = rescale(x / y, s + 1, s);
+                ok = n->op == OP_DIV ? rt_dec_div(x, sa, y, sb, s, &z)
+                                     : rt_dec_mod(x, sa, y, sb, s, &z);
                 break;
             }
-            default: {
-                unsigned m = sa > sb ? sa : sb;
-                __int128 y = scaled(b, r, m);
-                if (y == 0)
-                    ROW_FAIL(n, o, r, "division by zero", next_dec);
-                z = rescale(scaled(a, r, m) % y, m, s);
-                break;
-            }
-            }
-            if (!fits_decimal(z, n->type))
-                o->null[r] = 1;
-            else
-                o->i64[r] = (int64_t)z;
+            put_dec(o, r, z, ok);
         next_dec:;
         }
         return 0;
@@ -686,7 +613,6 @@ static int compare_rows(node *n, uint32_t rows)
         mode = 4;
     else
         mode = 0;
-    unsigned ms = scale_of(ta) > scale_of(tb) ? scale_of(ta) : scale_of(tb);
     for (uint32_t r = 0; r < rows; r++) {
         o->null[r] = nul(a, r) || nul(b, r);
         int c;
@@ -696,11 +622,9 @@ static int compare_rows(node *n, uint32_t rows)
             c = x < y ? -1 : x > y ? 1 : 0;
             break;
         }
-        case 2: {
-            __int128 x = scaled(a, r, ms), y = scaled(b, r, ms);
-            c = x < y ? -1 : x > y ? 1 : 0;
+        case 2:
+            c = o->null[r] ? 0 : rt_dec_cmp(raw(a, r), scale_of(ta), raw(b, r), scale_of(tb));
             break;
-        }
         case 3: {
             if (o->null[r]) {
                 c = 0;
@@ -1119,6 +1043,9 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
             if (rt_type_phys(n->type) == RT_PHYS_F64) {
                 double x = dv(a[0], r);
                 o->f64[r] = n->op == OP_NEG ? -x : fabs(x);
+            } else if (rt_type_phys(n->type) == RT_PHYS_I128) {
+                rt_i128 x = o->null[r] ? 0 : raw(a[0], r); /* |x| < 10^38: negation is exact */
+                o->i128[r] = n->op == OP_NEG || x < 0 ? -x : x;
             } else {
                 int64_t x = iv(a[0], r);
                 bool neg = n->op == OP_NEG || x < 0;
@@ -1295,22 +1222,35 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
                     o->f64[r] = round(x * m) / m;
                 }
             } else if (n->type.kind == RT_DECIMAL) {
-                unsigned sa = scale_of(a[0]->type);
-                __int128 x = scaled(a[0], r, sa);
-                unsigned to = n->type.scale;
-                if (n->op == OP_ROUND && d < (int64_t)to && d >= 0) {
-                    x = rescale(rescale(x, sa, (unsigned)d), (unsigned)d, to);
-                    o->i64[r] = (int64_t)x;
-                } else if (n->op == OP_ROUND)
-                    o->i64[r] = (int64_t)rescale(x, sa, to);
-                else {
-                    __int128 q = x / P10[sa], rem = x % P10[sa];
-                    if (n->op == OP_FLOOR && rem < 0)
-                        q--;
-                    if (n->op == OP_CEIL && rem > 0)
-                        q++;
-                    o->i64[r] = (int64_t)rescale(q, 0, to);
+                if (o->null[r]) {
+                    expr_set_null(o, r);
+                    continue;
                 }
+                unsigned sa = scale_of(a[0]->type), to = n->type.scale;
+                rt_i128 x = raw(a[0], r), q = 0;
+                bool ok = true;
+                if (n->op == OP_ROUND) {
+                    /* HALF_UP to d digits (d < 0: to tens, hundreds ...), then the type's scale */
+                    int64_t dd = d < -38 ? -38 : d;
+                    if (dd >= (int64_t)sa) {
+                        ok = rt_dec_rescale(x, sa, to, &q);
+                    } else if (dd >= 0) {
+                        ok = rt_dec_rescale(x, sa, (unsigned)dd, &q) &&
+                             rt_dec_rescale(q, (unsigned)dd, to, &q);
+                    } else {
+                        unsigned k = (unsigned)-dd; /* x / 10^(sa + k), rounded, times 10^k */
+                        ok = rt_dec_rescale(x, sa + k, 0, &q) && rt_dec_rescale(q, 0, k, &q) &&
+                             rt_dec_rescale(q, 0, to, &q);
+                    }
+                } else {
+                    rt_i128 p = rt_dec_pow10(sa), whole = x / p, rem = x % p;
+                    if (n->op == OP_FLOOR && rem < 0)
+                        whole--;
+                    if (n->op == OP_CEIL && rem > 0)
+                        whole++;
+                    ok = rt_dec_rescale(whole, 0, to, &q);
+                }
+                put_dec(o, r, q, ok);
             } else {
                 int64_t x = iv(a[0], r);
                 if (n->op == OP_ROUND && d < 0 && d > -19) {
@@ -1461,6 +1401,10 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
                 for (uint32_t i = 0; i < s.len; i++)
                     h = h * 31 + (unsigned char)s.ptr[i];
                 o->i64[r] = (int32_t)h;
+            } else if (rt_type_phys(a[0]->type) == RT_PHYS_I128) {
+                rt_u128 w = (rt_u128)raw(a[0], r);
+                uint64_t v = (uint64_t)w ^ (uint64_t)(w >> 64);
+                o->i64[r] = (int32_t)(uint32_t)(v ^ (v >> 32));
             } else {
                 uint64_t v = (uint64_t)iv(a[0], r);
                 o->i64[r] = (int32_t)(uint32_t)(v ^ (v >> 32));
@@ -1485,19 +1429,21 @@ int rt_expr_eval(rt_expr *e, const rt_batch *in, rt_batch *out, uint32_t out_col
     if (rc)
         return rc;
     rt_col *d = &out->cols[out_col];
+    rt_phys ph = rt_type_phys(n->type);
     if (n->is_const) {
-        bool str = rt_type_phys(n->type) == RT_PHYS_STR;
         for (uint32_t r = 0; r < rows; r++) {
             d->null[r] = n->out.null[0];
-            if (str)
+            if (ph == RT_PHYS_STR)
                 d->str[r] = n->out.str[0];
+            else if (ph == RT_PHYS_I128)
+                d->i128[r] = n->out.i128[0];
             else
                 d->i64[r] = n->out.i64[0];
         }
         return 0;
     }
     memcpy(d->null, n->out.null, rows);
-    size_t w = rt_type_phys(n->type) == RT_PHYS_STR ? sizeof(rt_str) : sizeof(int64_t);
+    size_t w = rt_phys_width(ph);
     memcpy(d->i64, n->out.i64, rows * w);
     return 0;
 }

@@ -131,8 +131,11 @@ int expr_time_unit(const char *s);
 static inline void expr_set_null(rt_col *c, uint32_t r)
 {
     c->null[r] = 1;
-    if (rt_type_phys(c->type) == RT_PHYS_STR)
+    rt_phys ph = rt_type_phys(c->type);
+    if (ph == RT_PHYS_STR)
         c->str[r] = (rt_str){NULL, 0};
+    else if (ph == RT_PHYS_I128)
+        c->i128[r] = 0;
     else
         c->i64[r] = 0;
 }

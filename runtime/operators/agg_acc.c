@@ -2,19 +2,104 @@
  * agg_acc.c - aggregate accumulators (see agg_acc.h).
  *
  * Integer sums wrap as Java's do (computed in unsigned arithmetic). AVG of an integer type is an
- * integer (Flink truncates); AVG of DOUBLE/FLOAT is a double; AVG of DECIMAL keeps the scale.
- * The last accumulator slot past the aggregates counts rows for group emission.
+ * integer (Flink truncates); AVG of DOUBLE/FLOAT is a double. DECIMAL sums are exact in 192 bits
+ * (so retractions undo additions exactly); SUM is DECIMAL(38, s) and AVG DECIMAL(38, max(6, s)) as
+ * in Flink, NULL when the sum does not fit 38 digits. The last accumulator slot past the aggregates
+ * counts rows for group emission.
  *
  * Layer: runtime/operators (internal).
  */
 #include "runtime/operators/agg_acc.h"
 
+#include "runtime/types/decimal.h"
+
+#include <string.h>
+
+/* A wide accumulator: two agg_acc slots. `w` is a 192-bit two's-complement DECIMAL sum (least
+ * significant word first), or a 128-bit MIN/MAX in w[0], w[1]. Loaded and stored with memcpy:
+ * state values are only 8-byte aligned. */
+typedef struct wide_acc {
+    int64_t count;
+    uint64_t w[3];
+} wide_acc;
+
+_Static_assert(sizeof(wide_acc) == 2 * sizeof(agg_acc), "a wide accumulator is two slots");
+
+static bool is_wide(const rt_plan_agg *a)
+{
+    if (a->out.kind != RT_DECIMAL)
+        return false;
+    return a->fn == RT_AGG_SUM || a->fn == RT_AGG_AVG ||
+           ((a->fn == RT_AGG_MIN || a->fn == RT_AGG_MAX) && rt_type_phys(a->out) == RT_PHYS_I128);
+}
+
+static uint32_t slots(const rt_plan_agg *a)
+{
+    return is_wide(a) ? 2 : 1;
+}
+
+uint32_t agg_acc_size(const rt_plan_agg *aggs, uint32_t naggs)
+{
+    uint32_t n = 1;
+    for (uint32_t i = 0; i < naggs; i++)
+        n += slots(&aggs[i]);
+    return n * (uint32_t)sizeof(agg_acc);
+}
+
+static rt_i128 w128(const wide_acc *x)
+{
+    return (rt_i128)(((rt_u128)x->w[1] << 64) | x->w[0]);
+}
+
+static void set_w128(wide_acc *x, rt_i128 v)
+{
+    x->w[0] = (uint64_t)(rt_u128)v;
+    x->w[1] = (uint64_t)((rt_u128)v >> 64);
+    x->w[2] = v < 0 ? UINT64_MAX : 0;
+}
+
+static void wide_add(wide_acc *x, rt_i128 v)
+{
+    uint64_t add[3] = {(uint64_t)(rt_u128)v, (uint64_t)((rt_u128)v >> 64), v < 0 ? UINT64_MAX : 0};
+    rt_u128 carry = 0;
+    for (int i = 0; i < 3; i++) {
+        carry += (rt_u128)x->w[i] + add[i];
+        x->w[i] = (uint64_t)carry;
+        carry >>= 64;
+    }
+}
+
+/* The 192-bit sum as 128 bits; false when it does not fit. */
+static bool wide_sum(const wide_acc *x, rt_i128 *out)
+{
+    bool top = x->w[1] >> 63;
+    if (x->w[2] != (top ? UINT64_MAX : 0))
+        return false;
+    *out = w128(x);
+    return true;
+}
+
+static void update_wide(agg_acc *slot, const rt_plan_agg *a, const rt_col *c, uint32_t row,
+                        int sign)
+{
+    wide_acc x;
+    memcpy(&x, slot, sizeof(x));
+    rt_i128 v = rt_col_dec(c, row); /* |v| < 10^38: negation is exact */
+    if (a->fn == RT_AGG_SUM || a->fn == RT_AGG_AVG) {
+        wide_add(&x, sign > 0 ? v : -v);
+    } else if (x.count == 0 || (a->fn == RT_AGG_MIN ? v < w128(&x) : v > w128(&x))) {
+        set_w128(&x, v);
+    }
+    x.count += sign;
+    memcpy(slot, &x, sizeof(x));
+}
+
 int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const rt_batch *in,
                    uint32_t row, int sign)
 {
-    for (uint32_t i = 0; i < naggs; i++) {
+    for (uint32_t i = 0; i < naggs; accs += slots(&aggs[i]), i++) {
         const rt_plan_agg *a = &aggs[i];
-        agg_acc *acc = &accs[i];
+        agg_acc *acc = accs;
         if (a->arg < 0) {
             acc->count += sign;
             continue;
@@ -22,6 +107,12 @@ int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const
         const rt_col *c = &in->cols[a->arg];
         if (c->null[row])
             continue;
+        if ((a->fn == RT_AGG_MIN || a->fn == RT_AGG_MAX) && sign < 0)
+            return WEIR_EUNSUPPORTED;
+        if (is_wide(a)) {
+            update_wide(acc, a, c, row, sign);
+            continue;
+        }
         bool f = rt_type_phys(c->type) == RT_PHYS_F64;
         switch (a->fn) {
         case RT_AGG_COUNT:
@@ -39,8 +130,6 @@ int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const
             break;
         case RT_AGG_MIN:
         case RT_AGG_MAX:
-            if (sign < 0)
-                return WEIR_EUNSUPPORTED;
             if (acc->count == 0) {
                 acc->v.i = c->i64[row]; /* same bits for doubles */
             } else if (f) {
@@ -56,16 +145,38 @@ int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const
             break;
         }
     }
-    accs[naggs].count += sign;
+    accs->count += sign;
     return 0;
+}
+
+static void result_wide(const agg_acc *slot, const rt_plan_agg *a, rt_col *c, uint32_t row)
+{
+    wide_acc x;
+    memcpy(&x, slot, sizeof(x));
+    rt_i128 v = 0;
+    bool ok;
+    if (a->fn == RT_AGG_MIN || a->fn == RT_AGG_MAX)
+        ok = rt_dec_rescale(w128(&x), a->in.scale, a->out.scale, &v);
+    else if (!wide_sum(&x, &v) || !rt_dec_fits(v, RT_DECIMAL_MAX_PRECISION))
+        ok = false; /* the DECIMAL(38, s) sum overflowed: NULL, as Flink's */
+    else if (a->fn == RT_AGG_AVG)
+        ok = rt_dec_div(v, a->in.scale, x.count, 0, a->out.scale, &v);
+    else
+        ok = rt_dec_rescale(v, a->in.scale, a->out.scale, &v);
+    if (!ok || !rt_dec_fits(v, a->out.precision)) {
+        c->null[row] = 1;
+        rt_col_set_dec(c, row, 0);
+        return;
+    }
+    rt_col_set_dec(c, row, v);
 }
 
 void agg_acc_result(const agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, rt_batch *out,
                     uint32_t row, uint32_t first)
 {
-    for (uint32_t i = 0; i < naggs; i++) {
+    for (uint32_t i = 0; i < naggs; accs += slots(&aggs[i]), i++) {
         const rt_plan_agg *a = &aggs[i];
-        const agg_acc *acc = &accs[i];
+        const agg_acc *acc = accs;
         rt_col *c = &out->cols[first + i];
         bool f = rt_type_phys(a->out) == RT_PHYS_F64;
         c->null[row] = 0;
@@ -75,7 +186,14 @@ void agg_acc_result(const agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs
         }
         if (acc->count <= 0) {
             c->null[row] = 1;
-            c->i64[row] = 0;
+            if (rt_type_phys(a->out) == RT_PHYS_I128)
+                c->i128[row] = 0;
+            else
+                c->i64[row] = 0;
+            continue;
+        }
+        if (is_wide(a)) {
+            result_wide(acc, a, c, row);
             continue;
         }
         if (a->fn == RT_AGG_AVG) {
@@ -105,7 +223,9 @@ void agg_acc_result(const agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs
     }
 }
 
-int64_t agg_acc_rows(const agg_acc *accs, uint32_t naggs)
+int64_t agg_acc_rows(const agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs)
 {
-    return accs[naggs].count;
+    for (uint32_t i = 0; i < naggs; i++)
+        accs += slots(&aggs[i]);
+    return accs->count;
 }

@@ -1,7 +1,9 @@
 /*
  * agg_acc.h - accumulators of COUNT, SUM, MIN, MAX and AVG, shared by the window and group
- * aggregation operators. An accumulator is 16 bytes per aggregate, stored as the value of a
- * keyed-state entry and updated in place.
+ * aggregation operators. The accumulators of a row of aggregates are one keyed-state value,
+ * updated in place: 16 bytes (one agg_acc) per aggregate, 32 bytes (two) for the wide ones —
+ * SUM/AVG of DECIMAL (a 192-bit sum) and MIN/MAX of DECIMAL with precision above 18 — and a
+ * last 16-byte slot that counts the group's rows.
  *
  * Layer: runtime/operators (internal).
  */
@@ -19,7 +21,10 @@ typedef struct agg_acc {
     } v;
 } agg_acc;
 
-/* Adds (sign +1) or retracts (sign -1) row `row` of `in` into accs[0..naggs). Returns 0, or
+/* Bytes of the accumulators of aggs[0..naggs) including the row count: the state value size. */
+uint32_t agg_acc_size(const rt_plan_agg *aggs, uint32_t naggs);
+
+/* Adds (sign +1) or retracts (sign -1) row `row` of `in` into accs. Returns 0, or
  * WEIR_EUNSUPPORTED when MIN/MAX would have to retract. */
 int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const rt_batch *in,
                    uint32_t row, int sign);
@@ -29,6 +34,6 @@ void agg_acc_result(const agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs
                     uint32_t row, uint32_t first);
 
 /* The count that says whether a group still has rows (COUNT(*) semantics). */
-int64_t agg_acc_rows(const agg_acc *accs, uint32_t naggs);
+int64_t agg_acc_rows(const agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs);
 
 #endif

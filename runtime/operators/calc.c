@@ -34,8 +34,11 @@ static void compact(rt_batch *dst, const rt_batch *in, const uint8_t *keep)
         dst->kind[o] = in->kind[r];
         for (uint32_t c = 0; c < in->ncols; c++) {
             dst->cols[c].null[o] = in->cols[c].null[r];
-            if (rt_type_phys(in->cols[c].type) == RT_PHYS_STR)
+            rt_phys ph = rt_type_phys(in->cols[c].type);
+            if (ph == RT_PHYS_STR)
                 dst->cols[c].str[o] = in->cols[c].str[r];
+            else if (ph == RT_PHYS_I128)
+                dst->cols[c].i128[o] = in->cols[c].i128[r];
             else
                 dst->cols[c].i64[o] = in->cols[c].i64[r];
         }

@@ -68,6 +68,10 @@ static int grp_process(rt_op *op, const rt_batch *in)
             memset(val, 0, g->vlen);
         } else if (rc)
             return weir_error_set(op->err, rc, "group '%s': state: %s", p->id, weir_strerror(rc));
+        else if (vlen != g->vlen) /* state of other aggregates, restored under an explicit uid */
+            return weir_error_set(op->err, WEIR_EPARSE,
+                                  "group '%s': state entry has %u bytes, expected %u", p->id, vlen,
+                                  g->vlen);
         memcpy(g->old, val, g->vlen);
         if (agg_acc_update(val, p->aggs, p->naggs, in, r, sign))
             return weir_error_set(op->err, WEIR_EUNSUPPORTED,
@@ -78,7 +82,7 @@ static int grp_process(rt_op *op, const rt_batch *in)
         /* `val` stays valid until the next state call; emit_row makes none. */
         if (fresh)
             rc = emit_row(g, g->keybuf, (uint32_t)len, now, RT_INSERT);
-        else if (agg_acc_rows(now, p->naggs) <= 0) {
+        else if (agg_acc_rows(now, p->aggs, p->naggs) <= 0) {
             rc = emit_row(g, g->keybuf, (uint32_t)len, g->old, RT_DELETE);
             if (!rc && (rc = rt_state_delete(op->state, kg, 0, g->keybuf, (uint32_t)len)))
                 weir_error_set(op->err, rc, "group '%s': state: %s", p->id, weir_strerror(rc));
@@ -153,7 +157,7 @@ int rt_op_group_agg_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t sub
     if (!g)
         return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     g->op.vt = &group_vt;
-    g->vlen = (uint32_t)sizeof(agg_acc) * (pop->naggs + 1);
+    g->vlen = agg_acc_size(pop->aggs, pop->naggs);
     g->out = rt_batch_new(pop->out, 0);
     g->old = calloc(1, g->vlen);
     if (!g->out || !g->old) {

@@ -286,7 +286,7 @@ int rt_op_window_agg_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t su
     if (!w)
         return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     w->op.vt = &window_vt;
-    w->vlen = (uint32_t)sizeof(agg_acc) * (pop->naggs + 1);
+    w->vlen = agg_acc_size(pop->aggs, pop->naggs);
     if (!(w->out = rt_batch_new(pop->out, 0))) {
         free(w);
         return weir_error_set(err, WEIR_ENOMEM, "out of memory");

@@ -8,6 +8,7 @@
  * Layer: runtime/plan.
  */
 #include "runtime/plan/plan.h"
+#include "runtime/types/decimal.h"
 
 #include "lib/json.h"
 #include "runtime/connectors/connector.h"
@@ -345,8 +346,12 @@ static int agg_type(rt_agg_fn fn, const rt_type *in, rt_type *out, const char *p
     out->nullable = 1;
     out->rowtime = 0;
     out->proctime = 0;
+    /* Flink's findSumAggType / findAvgAggType: DECIMAL(38, s) and DECIMAL(38, s) / DECIMAL(20, 0)
+     */
     if (fn == RT_AGG_SUM && in->kind == RT_DECIMAL)
-        out->precision = 18;
+        *out = rt_dec_sum_type(in->scale);
+    if (fn == RT_AGG_AVG && in->kind == RT_DECIMAL)
+        *out = rt_dec_avg_type(in->scale);
     return 0;
 }
 
@@ -400,6 +405,7 @@ static int load_agg(rt_plan_op *op, const rt_schema *in, const char *path, bool 
         } else if (ag->fn != RT_AGG_COUNT)
             FAIL(WEIR_EPARSE, "%s.arg: %s needs an argument", p, agg_names[f]);
         rt_type t = ag->arg >= 0 ? in->types[ag->arg] : rt_type_of(RT_BIGINT);
+        ag->in = t;
         if ((rc = agg_type(ag->fn, &t, &ag->out, p, err)))
             goto done;
         if (!(ag->name = strdup(name)))

@@ -55,6 +55,7 @@ typedef struct rt_plan_agg {
     rt_agg_fn fn;
     int arg;       /* input column, -1 for COUNT(*) */
     bool distinct; /* COUNT(DISTINCT x) etc. */
+    rt_type in;    /* argument type (BIGINT for COUNT(*)) */
     rt_type out;   /* result type */
     char *name;
 } rt_plan_agg;

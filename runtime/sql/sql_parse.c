@@ -375,9 +375,22 @@ static sql_expr *primary(parser *p)
             int scale = (int)strlen(dot + 1), prec = (int)strlen(t->text) - 1;
             if (prec < 1)
                 prec = 1;
+            if (prec > 38)
+                return fail_at(p, t, "the DECIMAL literal %s has more than 38 digits", t->text);
             char ty[48];
-            snprintf(ty, sizeof(ty), "DECIMAL(%d, %d)", prec > 18 ? 18 : prec,
-                     scale > 17 ? 17 : scale);
+            snprintf(ty, sizeof(ty), "DECIMAL(%d, %d)", prec, scale);
+            return lit(p, sdup(p, ty), t->text, pos);
+        }
+        /* an integer literal beyond BIGINT is a DECIMAL(digits, 0), as in Flink */
+        const char *digits = t->text;
+        while (digits[0] == '0' && digits[1])
+            digits++;
+        size_t nd = strlen(digits);
+        if (nd > 19 || (nd == 19 && strcmp(digits, "9223372036854775807") > 0)) {
+            if (nd > 38)
+                return fail_at(p, t, "the integer literal %s has more than 38 digits", t->text);
+            char ty[48];
+            snprintf(ty, sizeof(ty), "DECIMAL(%zu, 0)", nd);
             return lit(p, sdup(p, ty), t->text, pos);
         }
         long long v = strtoll(t->text, NULL, 10);

@@ -22,6 +22,7 @@
 #include "runtime/expr/expr.h"
 #include "runtime/plan/plan.h"
 #include "runtime/sql/sql_ast.h"
+#include "runtime/types/decimal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1028,8 +1029,11 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
                 ai += !a.list[k]->star;
             t = pre.cols[ai].type;
             t.nullable = 1;
+            /* Flink's findSumAggType / findAvgAggType (the same rule as plan.c's agg_type) */
             if (!strcmp(e->fn, "SUM") && t.kind == RT_DECIMAL)
-                t.precision = 18;
+                t = rt_dec_sum_type(t.scale);
+            if (!strcmp(e->fn, "AVG") && t.kind == RT_DECIMAL)
+                t = rt_dec_avg_type(t.scale);
             if ((!strcmp(e->fn, "SUM") || !strcmp(e->fn, "AVG")) && !rt_type_is_numeric(t)) {
                 char tb[64];
                 rc = fail(c, e->pos, WEIR_ETYPE, "%s needs a numeric argument, not %s", e->fn,

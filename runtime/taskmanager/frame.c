@@ -120,7 +120,7 @@ int rt_frame_hello_decode(const uint8_t *p, size_t len, rt_frame_hello *h, weir_
                               len);
     memcpy(h->phys, p + 60, h->ncols);
     for (uint32_t i = 0; i < h->ncols; i++)
-        if (h->phys[i] > RT_PHYS_STR)
+        if (h->phys[i] >= RT_PHYS_COUNT)
             return weir_error_set(err, WEIR_EPARSE, "hello frame: column %u has type %u", i,
                                   h->phys[i]);
     return 0;
@@ -130,7 +130,8 @@ int rt_frame_hello_decode(const uint8_t *p, size_t len, rt_frame_hello *h, weir_
  * Batch payload:
  *   u32 rows, u32 columns, rows bytes of row kinds, then per column:
  *   u8 physical type, rows bytes of NULL flags, then
- *     I64/F64: rows * 8 bytes; STR: rows * u32 lengths, then the bytes of every value.
+ *     I64/F64: rows * 8 bytes; I128: rows * 16 bytes (low 8, then high 8);
+ *     STR: rows * u32 lengths, then the bytes of every value.
  */
 size_t rt_frame_batch_size(const rt_batch *b)
 {
@@ -143,7 +144,7 @@ size_t rt_frame_batch_size(const rt_batch *b)
             for (uint32_t r = 0; r < b->n; r++)
                 n += col->null[r] ? 0 : col->str[r].len;
         } else
-            n += (size_t)b->n * 8;
+            n += (size_t)b->n * (rt_type_phys(col->type) == RT_PHYS_I128 ? 16 : 8);
     }
     return n;
 }
@@ -170,6 +171,12 @@ size_t rt_frame_batch_encode(const rt_batch *b, uint8_t *buf)
                     memcpy(p, col->str[r].ptr, col->str[r].len);
                     p += col->str[r].len;
                 }
+        } else if (ph == RT_PHYS_I128) {
+            for (uint32_t r = 0; r < b->n; r++, p += 16) {
+                rt_u128 v = col->null[r] ? 0 : (rt_u128)col->i128[r];
+                put64(p, (uint64_t)v);
+                put64(p + 8, (uint64_t)(v >> 64));
+            }
         } else {
             /* i64 and f64 share the 8-byte layout */
             for (uint32_t r = 0; r < b->n; r++, p += 8)
@@ -244,6 +251,11 @@ int rt_frame_batch_decode(const uint8_t *p, size_t len, rt_batch *b, weir_error 
                 off += l;
             }
             p += total;
+        } else if (ph == RT_PHYS_I128) {
+            if ((size_t)(end - p) < (size_t)rows * 16)
+                goto short_;
+            for (uint32_t r = 0; r < rows; r++, p += 16)
+                col->i128[r] = (rt_i128)(((rt_u128)get64(p + 8) << 64) | get64(p));
         } else {
             if ((size_t)(end - p) < (size_t)rows * 8)
                 goto short_;

@@ -48,8 +48,22 @@ rt_phys rt_type_phys(rt_type t)
     case RT_VARCHAR:
     case RT_BYTES:
         return RT_PHYS_STR;
+    case RT_DECIMAL:
+        return t.precision > 18 ? RT_PHYS_I128 : RT_PHYS_I64;
     default:
         return RT_PHYS_I64;
+    }
+}
+
+size_t rt_phys_width(rt_phys p)
+{
+    switch (p) {
+    case RT_PHYS_STR:
+        return sizeof(rt_str);
+    case RT_PHYS_I128:
+        return sizeof(rt_i128);
+    default:
+        return sizeof(int64_t);
     }
 }
 
@@ -235,9 +249,6 @@ int rt_type_parse(const char *text, rt_type *out, weir_error *err)
         if (t.scale > t.precision)
             return weir_error_set(err, WEIR_EPARSE, "DECIMAL scale exceeds precision in '%s'",
                                   text);
-        if (t.precision > 18)
-            return weir_error_set(err, WEIR_EUNSUPPORTED,
-                                  "DECIMAL precision above 18 is not supported yet ('%s')", text);
     } else if (!strcmp(w, "CHAR") || !strcmp(w, "CHARACTER")) {
         if (accept_word(&c, "VARYING")) {
             t = rt_type_of(RT_VARCHAR);

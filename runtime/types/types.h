@@ -1,14 +1,16 @@
 /*
  * types.h - SQL data types of the runtime and how their values are stored.
  *
- * Every value lives in one of three physical forms, so that expression evaluation and state
+ * Every value lives in one of four physical forms, so that expression evaluation and state
  * code handle few cases:
- *   RT_PHYS_I64  BOOLEAN (0/1), TINYINT, SMALLINT, INT, BIGINT, DECIMAL(p,s) as an integer
- *                scaled by 10^s (p <= 18), DATE (days since 1970-01-01), TIME (milliseconds of
- *                the day), TIMESTAMP(p) and TIMESTAMP_LTZ(p) (milliseconds since the epoch, UTC;
- *                precision above 3 is accepted and truncated to milliseconds)
- *   RT_PHYS_F64  FLOAT, DOUBLE
- *   RT_PHYS_STR  CHAR(n), VARCHAR(n), STRING, BYTES (length + pointer, not NUL-terminated)
+ *   RT_PHYS_I64   BOOLEAN (0/1), TINYINT, SMALLINT, INT, BIGINT, DECIMAL(p,s) with p <= 18 as
+ *                 an integer scaled by 10^s, DATE (days since 1970-01-01), TIME (milliseconds of
+ *                 the day), TIMESTAMP(p) and TIMESTAMP_LTZ(p) (milliseconds since the epoch, UTC;
+ *                 precision above 3 is accepted and truncated to milliseconds)
+ *   RT_PHYS_F64   FLOAT, DOUBLE
+ *   RT_PHYS_STR   CHAR(n), VARCHAR(n), STRING, BYTES (length + pointer, not NUL-terminated)
+ *   RT_PHYS_I128  DECIMAL(p,s) with 19 <= p <= 38, a 128-bit integer scaled by 10^s
+ * DECIMAL arithmetic for both widths is in decimal.h.
  * NULL is a per-row flag beside the value (see batch.h), never a special value.
  *
  * Layer: runtime/ leaf. Depends on libc and lib/error.h only.
@@ -42,7 +44,13 @@ typedef enum rt_kind {
     RT_KIND_COUNT
 } rt_kind;
 
-typedef enum rt_phys { RT_PHYS_I64, RT_PHYS_F64, RT_PHYS_STR } rt_phys;
+/* The numbers are part of the network frame format (docs/network.md): append only. */
+typedef enum rt_phys { RT_PHYS_I64, RT_PHYS_F64, RT_PHYS_STR, RT_PHYS_I128 } rt_phys;
+#define RT_PHYS_COUNT 4
+
+/* A 128-bit integer (GCC/Clang extension): the values of RT_PHYS_I128 columns. */
+__extension__ typedef __int128 rt_i128;
+__extension__ typedef unsigned __int128 rt_u128;
 
 /* A SQL type. Plain value; compare with rt_type_equal. */
 typedef struct rt_type {
@@ -65,6 +73,8 @@ typedef struct rt_str {
 
 /* The physical form of values of type `t`. */
 rt_phys rt_type_phys(rt_type t);
+/* Bytes per value of a physical form (8, or 16 for RT_PHYS_I128, or sizeof(rt_str)). */
+size_t rt_phys_width(rt_phys p);
 
 /* Convenience constructors (nullable). */
 rt_type rt_type_of(rt_kind kind);
@@ -106,8 +116,9 @@ const char *rt_kind_name(rt_kind kind);
  * Formats one value the way Flink's CAST(x AS STRING) does, which is also how the print
  * connector prints rows: TIMESTAMP(3) as "2024-01-02 03:04:05.678", DECIMAL(5,2) as "1.50",
  * BOOLEAN as "TRUE"/"FALSE", DOUBLE as Java's Double.toString ("1.0", "1.0E10").
- * `i64`/`f64`/`str` is the value in the physical form of `t`. Returns the length written
- * (snprintf semantics: the full length even when truncated).
+ * `i64`/`f64`/`str` is the value in the physical form of `t` (an RT_PHYS_I128 DECIMAL goes
+ * through rt_dec_format in decimal.h instead). Returns the length written (snprintf semantics:
+ * the full length even when truncated).
  */
 int rt_value_format(rt_type t, int64_t i64, double f64, rt_str str, char *buf, size_t size);
 

@@ -493,6 +493,36 @@ def sql_sensor_aggregates():
           "SET 'parallelism.default' = '3' not applied to the print sink")
 
 
+@case("SQL: DECIMAL(38, s) end to end: wide computed column, SUM/AVG/MIN/MAX per key, both backends")
+def sql_decimal38():
+    import decimal
+    decimal.getcontext().prec = 100
+    path = os.path.join(WORK, "decimal38.sql")
+    with open(path, "w") as f:
+        f.write("CREATE TABLE t (id BIGINT, big AS CAST(id AS DECIMAL(20, 0)) * "
+                "12345678901234567890.12) WITH ('connector' = 'datagen', 'fields.id.kind' = "
+                "'sequence', 'fields.id.start' = '1', 'fields.id.end' = '3000');\n"
+                "CREATE TABLE o (k BIGINT, s DECIMAL(38, 2), a DECIMAL(38, 6), mn DECIMAL(38, 2), "
+                "mx DECIMAL(38, 2), c BIGINT) WITH ('connector' = 'print');\n"
+                "INSERT INTO o SELECT id % 3, SUM(big), AVG(big), MIN(big), MAX(big), COUNT(*) "
+                "FROM t GROUP BY id % 3;\n")
+    unit = decimal.Decimal("12345678901234567890.12")
+    want = {}
+    for k in range(3):
+        vals = [i * unit for i in range(1, 3001) if i % 3 == k]
+        s = sum(vals)
+        a = (s / len(vals)).quantize(decimal.Decimal("0.000001"), rounding=decimal.ROUND_HALF_UP)
+        want[str(k)] = [f"{s:.2f}", f"{a:.6f}", f"{min(vals):.2f}", f"{max(vals):.2f}",
+                        str(len(vals))]
+    for backend in ("hashmap", "rocksdb"):
+        r = run(path, "parallelism.default=2", f"state.backend.type={backend}")
+        got = {}
+        for kind, cols in rows(r.stdout):
+            if kind in ("+I", "+U"):
+                got[cols[0]] = cols[1:]
+        check(got == want, f"{backend}: got {got}, want {want}")
+
+
 @case("SQL: Nexmark q0, q1, q2 over a datagen bid table compile and run; q2's filter holds")
 def sql_nexmark():
     script = os.path.join(ROOT, "runtime", "sql", "tests", "scripts", "nexmark.sql")
@@ -553,7 +583,7 @@ if __name__ == "__main__":
     only = sys.argv[1:]
     for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
                incremental_retention, late_rows, idleness, config_and_cancel, savepoint_options,
-               sql_sensor_aggregates, sql_nexmark, errors]:
+               sql_sensor_aggregates, sql_decimal38, sql_nexmark, errors]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)

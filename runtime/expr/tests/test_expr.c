@@ -78,13 +78,7 @@ static void eval_case(const char *json, const char *r0, const char *r1, const ch
     const char *want[3] = {r0, r1, r2};
     for (uint32_t r = 0; r < 3; r++) {
         char buf[256];
-        const rt_col *c = &out->cols[0];
-        if (c->null[r])
-            snprintf(buf, sizeof(buf), "NULL");
-        else
-            rt_value_format(t, c->i64[r], rt_type_phys(t) == RT_PHYS_F64 ? c->f64[r] : 0,
-                            rt_type_phys(t) == RT_PHYS_STR ? c->str[r] : (rt_str){NULL, 0}, buf,
-                            sizeof(buf));
+        rt_col_format(&out->cols[0], r, buf, sizeof(buf));
         if (want[r] && strcmp(buf, want[r]) != 0)
             fail_msg("%s row %u: got '%s', want '%s'", json, r, buf, want[r]);
     }
@@ -111,7 +105,7 @@ static void test_arithmetic(void **state)
     eval_case(CALL("PLUS", COL(5) "," COL(0)), "19.34", "-3.05", "NULL");
     eval_case(CALL("DIVIDE", COL(0) "," I(2)), "3", "-1", "NULL");
     eval_case(CALL("DIVIDE", COL(2) "," I(0)), "Infinity", "-Infinity", "NULL");
-    eval_case(CALL("DIVIDE", COL(5) "," I(4)), "3.085000", "-0.012500", "NULL");
+    eval_case(CALL("DIVIDE", COL(5) "," I(4)), "3.0850000000000", "-0.0125000000000", "NULL");
     eval_case(CALL("MOD", COL(0) "," I(4)), "3", "-3", "NULL");
     eval_case(CALL("NEGATE", COL(0)), "-7", "3", "NULL");
     eval_case(CALL("PLUS", COL(6) "," I(1)), "-2147483648", "1", "NULL"); /* wraps as Java */
@@ -209,6 +203,96 @@ static void test_casts(void **state)
     eval_case(CAST("BIGINT", COL(4)), "1", "0", "NULL");
 }
 
+/* The result type of `json` (compiled against the test input) formatted, nullability aside. */
+static void type_case(const char *json, const char *want)
+{
+    rt_batch *in = input(3);
+    json_t *j = json_loads(json, 0, NULL);
+    if (!j)
+        fail_msg("bad test JSON %s", json);
+    rt_expr *e = NULL;
+    weir_error err = {0};
+    if (rt_expr_compile(j, types, 7, "$.e", &e, &err))
+        fail_msg("%s: compile: %s", json, err.msg);
+    rt_type t = rt_expr_type(e);
+    t.nullable = 1;
+    char buf[64];
+    if (strcmp(rt_type_format(t, buf, sizeof(buf)), want) != 0)
+        fail_msg("%s: type %s, want %s", json, buf, want);
+    rt_expr_free(e);
+    json_decref(j);
+    rt_batch_free(in);
+}
+
+#define D(p, s, v) LIT("DECIMAL(" #p ", " #s ")", "\"" v "\"")
+#define Z37        "0000000000000000000000000000000000000" /* 37 zeros */
+#define E37        "1" Z37
+#define E19        "10000000000000000000"
+
+/* DECIMAL above 18 digits (128-bit values): literals, CAST, arithmetic with Flink's types,
+ * overflow to NULL, comparisons and functions, from constants and from columns. */
+static void test_decimal38(void **state)
+{
+    (void)state;
+    /* CAST from a string keeps every digit */
+    eval_case(CAST("DECIMAL(25, 2)", S("12345678901234567890123.45")), "12345678901234567890123.45",
+              "12345678901234567890123.45", "12345678901234567890123.45");
+    eval_case(CAST("STRING", D(38, 2, "-123456789012345678901234567890123456.78")),
+              "-123456789012345678901234567890123456.78", NULL, NULL);
+    /* 10^37 arithmetic: DECIMAL(38, 0) + DECIMAL(38, 0) is DECIMAL(38, 0) */
+    type_case(CALL("PLUS", D(38, 0, E37) "," D(38, 0, E37)), "DECIMAL(38, 0)");
+    eval_case(CALL("PLUS", D(38, 0, E37) "," D(38, 0, E37)), "2" Z37, NULL, NULL);
+    eval_case(CALL("MINUS", D(38, 0, "-" E37) "," D(38, 0, E37)), "-2" Z37, NULL, NULL);
+    /* overflow beyond 38 digits is NULL, as in Flink */
+    eval_case(CALL("PLUS", D(38, 0, "9" Z37) "," D(38, 0, "9" Z37)), "NULL", NULL, NULL);
+    type_case(CALL("TIMES", D(20, 0, E19) "," D(20, 0, E19)), "DECIMAL(38, 0)");
+    eval_case(CALL("TIMES", D(20, 0, E19) "," D(20, 0, E19)), "NULL", NULL, NULL);
+    eval_case(CALL("TIMES", D(20, 0, E19) "," D(19, 0, "999999999999999999")),
+              "9999999999999999990000000000000000000", NULL, NULL);
+    /* scale reduction above 38 digits: DECIMAL(38, 10) * DECIMAL(38, 0) is DECIMAL(38, 6) */
+    type_case(CALL("TIMES", CAST("DECIMAL(38, 10)", COL(5)) "," D(38, 0, E19)), "DECIMAL(38, 6)");
+    eval_case(CALL("TIMES", CAST("DECIMAL(38, 10)", COL(5)) "," D(38, 0, E19)),
+              "123400000000000000000.000000", "-500000000000000000.000000", "NULL");
+    type_case(CALL("DIVIDE", D(38, 0, E19) "," I(3)), "DECIMAL(38, 6)");
+    eval_case(CALL("DIVIDE", D(38, 0, "1000000000000000000000000000000") "," I(3)),
+              "333333333333333333333333333333.333333", NULL, NULL);
+    eval_case(CALL("DIVIDE", D(38, 0, E37) "," I(3)), "NULL", NULL, NULL); /* 43 digits */
+    eval_case(CALL("MOD", D(38, 0, E37) "," I(7)), "3", NULL, NULL);       /* 10^6 = 1 (mod 7) */
+    /* CAST to a narrower DECIMAL: rounded HALF_UP, NULL when the integral part does not fit */
+    eval_case(CAST("DECIMAL(30, 1)", D(38, 2, "123456789012345678901234.56")),
+              "123456789012345678901234.6", NULL, NULL);
+    eval_case(CAST("DECIMAL(10, 2)", D(38, 2, "123456789012345678901234.56")), "NULL", NULL, NULL);
+    eval_case(CAST("DECIMAL(38, 0)", S("1e40")), "NULL", NULL, NULL);
+    eval_case(TRYCAST("DECIMAL(38, 2)", S("abc")), "NULL", "NULL", "NULL");
+    eval_case(CAST("DECIMAL(20, 2)", COL(5)), "12.34", "-0.05", "NULL");
+    eval_case(CAST("DECIMAL(38, 0)", COL(0)), "7", "-3", "NULL");
+    eval_case(CAST("DECIMAL(38, 4)", COL(2)), "2.5000", "-0.5000", "NULL");
+    /* out of the wide form */
+    eval_case(CAST("DOUBLE", D(25, 2, "12345678901234567890123.45")), "1.2345678901234568E22", NULL,
+              NULL);
+    eval_case(CAST("BIGINT", D(25, 2, "-1234567890123.99")), "-1234567890123", NULL, NULL);
+    eval_case(CAST("BOOLEAN", D(25, 2, "0.01")), "TRUE", NULL, NULL);
+    /* comparisons between widths and scales */
+    eval_case(CALL("GREATER_THAN", D(38, 10, "12.3399999999") "," COL(5)), "FALSE", "TRUE", "NULL");
+    eval_case(CALL("EQUALS", CAST("DECIMAL(38, 10)", COL(5)) "," COL(5)), "TRUE", "TRUE", "NULL");
+    eval_case(CALL("LESS_THAN", D(38, 0, "-" E37) "," COL(0)), "TRUE", "TRUE", "NULL");
+    /* functions */
+    eval_case(CALL("NEGATE", D(38, 0, E37)), "-" E37, NULL, NULL);
+    eval_case(CALL("ABS", D(38, 2, "-123456789012345678901234567890123456.78")),
+              "123456789012345678901234567890123456.78", NULL, NULL);
+    type_case(CALL("ROUND", D(38, 10, "1.5") "," I(2)), "DECIMAL(31, 2)");
+    eval_case(CALL("ROUND", D(38, 10, "123456789012345678901234567.8951234567") "," I(2)),
+              "123456789012345678901234567.90", NULL, NULL);
+    eval_case(CALL("ROUND", D(38, 0, "1234567890123456789012345") "," I(-3)),
+              "1234567890123456789012000", NULL, NULL);
+    eval_case(CALL("FLOOR", D(38, 2, "-12345678901234567890123.45")), "-12345678901234567890124",
+              NULL, NULL);
+    eval_case(CALL("CEIL", D(38, 2, "12345678901234567890123.01")), "12345678901234567890124", NULL,
+              NULL);
+    type_case(CALL("COALESCE", D(38, 0, E37) "," COL(5)), "DECIMAL(38, 0)");
+    eval_case(CALL("COALESCE", LIT("DECIMAL(38, 0)", "null") "," COL(5)), "12", "0", "NULL");
+}
+
 static void test_time(void **state)
 {
     (void)state;
@@ -274,6 +358,10 @@ static void test_compile_errors(void **state)
     compile_error(CALL("AND", COL(4) "," COL(0)), WEIR_ETYPE,
                   "$.ops[1].filter.args[1]: AND needs BOOLEAN, not BIGINT");
     compile_error(CALL("PLUS", COL(0)), WEIR_EPARSE, "PLUS takes 2 arguments, not 1");
+    compile_error(CAST("DECIMAL(38, 2)", S("abc")), WEIR_ERANGE,
+                  "cannot CAST 'abc' to DECIMAL(38, 2)");
+    compile_error(D(38, 0, "1" E37), WEIR_EPARSE, "is not a valid DECIMAL(38, 0) literal");
+    compile_error(CAST("DECIMAL(39, 0)", COL(0)), WEIR_EPARSE, "DECIMAL precision must be 1..38");
     compile_error(CALL("EQUALS", COL(0) "," COL(3)), WEIR_ETYPE, "cannot compare BIGINT with");
     compile_error(LIT("INT", "\"x\""), WEIR_EPARSE,
                   "$.ops[1].filter.value: \"x\" is not a valid INT");
@@ -412,10 +500,15 @@ static void test_large_batch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arithmetic),  cmocka_unit_test(test_logic_and_comparison),
-        cmocka_unit_test(test_strings),     cmocka_unit_test(test_casts),
-        cmocka_unit_test(test_time),        cmocka_unit_test(test_compile_errors),
-        cmocka_unit_test(test_lazy_case),   cmocka_unit_test(test_runtime_errors_and_filter),
+        cmocka_unit_test(test_arithmetic),
+        cmocka_unit_test(test_logic_and_comparison),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_casts),
+        cmocka_unit_test(test_decimal38),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_compile_errors),
+        cmocka_unit_test(test_lazy_case),
+        cmocka_unit_test(test_runtime_errors_and_filter),
         cmocka_unit_test(test_large_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,6 +123,8 @@ static const bad bads[] = {
     {"CREATE TABLE x (a INT) WITH (\'connector\' \'print\');", "'print'", "expected '='"},
     {"CREATE TABLE x (a INTT) WITH (\'connector\' = \'print\');", "a INTT", "unknown type 'INTT'"},
     {"CREATE TABLE x (a DECIMAL(x)) WITH (\'connector\' = \'print\');", "x))", "expected a number"},
+    {TABLES "INSERT INTO o SELECT k, 123456789012345678901234567890123456789 FROM s;",
+     "123456789012345678901234567890123456789", "has more than 38 digits"},
     {"CREATE TABLE x (a ARRAY<INT>) WITH (\'connector\' = \'print\');", "ARRAY",
      "ARRAY is not supported yet"},
     {"SELECT 1 FROM t;", "SELECT", "a bare SELECT is not a job"},
@@ -397,7 +399,7 @@ static void test_values(void **state)
 static void test_like(void **state)
 {
     (void)state;
-    /* upstream's simple.sql shape (its DECIMAL(32, 2) and ROW column are not supported yet) */
+    /* upstream's simple.sql shape (its ROW column is not supported yet) */
     json_t *p = compile("CREATE TABLE orders (order_number BIGINT, price DECIMAL(10, 2), "
                         "order_time TIMESTAMP(3)) WITH ('connector' = 'datagen');"
                         "CREATE TABLE print_table WITH ('connector' = 'print') LIKE orders;"
@@ -419,6 +421,68 @@ static void test_like(void **state)
                        "INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE s2, "
                        "DESCRIPTOR(ts), INTERVAL '1' SECOND)) WHERE extra IS NOT NULL "
                        "GROUP BY window_start, window_end, k;");
+    json_decref(p);
+}
+
+/* The output types of the last operator of `plan` that is not a sink, loaded as the runtime
+ * loads the plan (so the types round-trip through the plan's JSON), joined by "; ". */
+static void last_types(json_t *plan, char *buf, size_t size)
+{
+    char *txt = json_dumps(plan, 0);
+    rt_plan *p = NULL;
+    weir_error err = {0};
+    if (rt_plan_load(txt, strlen(txt), "t", 1, &p, &err))
+        fail_msg("%s", err.msg);
+    const rt_schema *out = NULL;
+    for (uint32_t i = 0; i < p->nops; i++)
+        if (p->ops[i].type != RT_OP_SINK)
+            out = p->ops[i].out;
+    size_t n = 0;
+    buf[0] = '\0';
+    for (uint32_t c = 0; out && c < out->ncols; c++) {
+        char tb[64];
+        rt_type t = out->types[c];
+        t.nullable = 1;
+        n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", c ? "; " : "",
+                              rt_type_format(t, tb, sizeof(tb)));
+    }
+    rt_plan_free(p);
+    free(txt);
+}
+
+/* DECIMAL up to 38 digits: column types, literals beyond BIGINT and 18 digits typed as Flink
+ * does, SUM/AVG result types, all surviving the plan's JSON. */
+static void test_decimal38(void **state)
+{
+    (void)state;
+    char types[512];
+    json_t *p = compile("CREATE TABLE d (k INT, price DECIMAL(10, 2), big DECIMAL(38, 10)) WITH "
+                        "('connector' = 'datagen', 'number-of-rows' = '5');"
+                        "CREATE TABLE o (k INT, s DECIMAL(38, 2), a DECIMAL(38, 6), "
+                        "m DECIMAL(38, 10), sb DECIMAL(38, 10)) WITH ('connector' = 'blackhole');"
+                        "INSERT INTO o SELECT k, SUM(price), AVG(price), MAX(big), SUM(big) "
+                        "FROM d GROUP BY k;");
+    last_types(p, types, sizeof(types));
+    assert_string_equal(types, "INT; DECIMAL(38, 2); DECIMAL(38, 6); DECIMAL(38, 10); "
+                               "DECIMAL(38, 10)");
+    json_decref(p);
+    p = compile("CREATE TABLE d (k INT, big DECIMAL(38, 10)) WITH ('connector' = 'datagen');"
+                "CREATE TABLE o (a DECIMAL(22, 2), b DECIMAL(20, 0), c DECIMAL(38, 10), "
+                "e DECIMAL(38, 6)) WITH ('connector' = 'blackhole');"
+                "INSERT INTO o SELECT 12345678901234567890.12, 12345678901234567890, big + 1, "
+                "big * big FROM d;");
+    last_types(p, types, sizeof(types));
+    assert_string_equal(types, "DECIMAL(22, 2); DECIMAL(20, 0); DECIMAL(38, 10); DECIMAL(38, 6)");
+    json_decref(p);
+    /* into STRING columns, so that no cast to the sink's types hides the literals' own types */
+    p = compile("CREATE TABLE d (k INT) WITH ('connector' = 'datagen');"
+                "CREATE TABLE o (a STRING, b STRING) WITH ('connector' = 'blackhole');"
+                "INSERT INTO o SELECT CAST(12345678901234567890.12 AS STRING), "
+                "CAST(12345678901234567890 AS STRING) FROM d;");
+    char *txt = json_dumps(p, JSON_COMPACT);
+    assert_non_null(strstr(txt, "\"type\":\"DECIMAL(22, 2)\""));
+    assert_non_null(strstr(txt, "\"type\":\"DECIMAL(20, 0)\""));
+    free(txt);
     json_decref(p);
 }
 
@@ -456,11 +520,11 @@ static void test_bad_scripts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scripts),     cmocka_unit_test(test_uids),
-        cmocka_unit_test(test_union_all),   cmocka_unit_test(test_with),
-        cmocka_unit_test(test_distinct),    cmocka_unit_test(test_values),
-        cmocka_unit_test(test_like),        cmocka_unit_test(test_count_distinct),
-        cmocka_unit_test(test_bad_scripts),
+        cmocka_unit_test(test_scripts),   cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_union_all), cmocka_unit_test(test_with),
+        cmocka_unit_test(test_distinct),  cmocka_unit_test(test_values),
+        cmocka_unit_test(test_like),      cmocka_unit_test(test_count_distinct),
+        cmocka_unit_test(test_decimal38), cmocka_unit_test(test_bad_scripts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

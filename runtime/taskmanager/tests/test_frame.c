@@ -1,6 +1,7 @@
 /*
  * test_frame.c - data-plane frames: batch round trips (NULLs, empty and long strings, doubles,
- * row kinds), header checks, and a specific error for every kind of malformed payload.
+ * 128-bit DECIMALs, row kinds), header checks, and a specific error for every kind of malformed
+ * payload.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include "runtime/taskmanager/frame.h"
+#include "runtime/types/decimal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,53 @@ static void test_roundtrip(void **state)
     rt_batch_format_row(a, 999, x, sizeof(x));
     rt_batch_format_row(b, 999, y, sizeof(y));
     assert_string_equal(x, y);
+    free(buf);
+    rt_batch_free(a);
+    rt_batch_free(b);
+}
+
+/* A DECIMAL(38, 10) column (16 bytes a value) beside a DECIMAL(18, 2) one: extreme values of
+ * both signs survive the frame exactly, and a truncated wide column is refused. */
+static void test_roundtrip_decimal38(void **state)
+{
+    (void)state;
+    rt_type types[2] = {rt_type_decimal(38, 10), rt_type_decimal(18, 2)};
+    rt_batch *a = rt_batch_new_types(types, 2, 64), *b = rt_batch_new_types(types, 2, 64);
+    rt_i128 max = rt_dec_pow10(38) - 1;
+    for (uint32_t r = 0; r < 64; r++) {
+        a->kind[r] = RT_INSERT;
+        rt_i128 v = max / ((rt_i128)r * r + 1) - (rt_i128)r * 1000003;
+        a->cols[0].i128[r] = r % 2 ? -v : v;
+        a->cols[0].null[r] = r % 9 == 4;
+        a->cols[1].i64[r] = (r % 3 ? -1 : 1) * (999999999999999999 - (int64_t)r);
+        a->cols[1].null[r] = 0;
+    }
+    a->n = 64;
+    size_t need = rt_frame_batch_size(a);
+    assert_int_equal(need, 8 + 64 + 2 * (1 + 64) + 64 * 16 + 64 * 8);
+    uint8_t *buf = malloc(need);
+    assert_int_equal(rt_frame_batch_encode(a, buf), need);
+    weir_error err = {0};
+    assert_int_equal(rt_frame_batch_decode(buf, need, b, &err), 0);
+    assert_int_equal(b->n, 64);
+    for (uint32_t r = 0; r < 64; r++) {
+        assert_int_equal(a->cols[0].null[r], b->cols[0].null[r]);
+        if (!a->cols[0].null[r])
+            assert_true(a->cols[0].i128[r] == b->cols[0].i128[r]);
+        assert_int_equal(a->cols[1].i64[r], b->cols[1].i64[r]);
+        char x[128], y[128];
+        rt_batch_format_row(a, r, x, sizeof(x));
+        rt_batch_format_row(b, r, y, sizeof(y));
+        assert_string_equal(x, y);
+    }
+    char row[128];
+    rt_batch_format_row(b, 0, row, sizeof(row));
+    assert_string_equal(row, "+I[9999999999999999999999999999.9999999999, 9999999999999999.99]");
+    rt_batch_format_row(b, 1, row, sizeof(row));
+    assert_string_equal(row, "+I[-4999999999999999999999999999.9998999996, -9999999999999999.98]");
+    /* the wide column cut short */
+    assert_int_equal(rt_frame_batch_decode(buf, 8 + 64 + 1 + 64 + 100, b, &err), WEIR_EPARSE);
+    assert_non_null(strstr(err.msg, "ends early"));
     free(buf);
     rt_batch_free(a);
     rt_batch_free(b);
@@ -154,8 +203,8 @@ static void test_hello(void **state)
                         .chain = 2,
                         .consumer = 1,
                         .producer = 0,
-                        .ncols = 2,
-                        .phys = {RT_PHYS_I64, RT_PHYS_STR}},
+                        .ncols = 3,
+                        .phys = {RT_PHYS_I64, RT_PHYS_STR, RT_PHYS_I128}},
                    b;
     memset(a.job_id, 'a', 32);
     a.job_id[32] = '\0';
@@ -165,8 +214,12 @@ static void test_hello(void **state)
     assert_int_equal(rt_frame_hello_decode(buf, n, &b, &err), 0);
     assert_string_equal(a.job_id, b.job_id);
     assert_int_equal(b.attempt, 3);
-    assert_int_equal(b.ncols, 2);
+    assert_int_equal(b.ncols, 3);
+    assert_int_equal(b.phys[2], RT_PHYS_I128);
     assert_int_equal(rt_frame_hello_decode(buf, n - 1, &b, &err), WEIR_EPARSE);
+    buf[n - 1] = RT_PHYS_COUNT; /* no such physical type */
+    assert_int_equal(rt_frame_hello_decode(buf, n, &b, &err), WEIR_EPARSE);
+    assert_non_null(strstr(err.msg, "column 2 has type 4"));
     buf[0] = 'Z';
     assert_int_equal(rt_frame_hello_decode(buf, n, &b, &err), WEIR_EPARSE);
     assert_non_null(strstr(err.msg, "hex"));
@@ -176,6 +229,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_roundtrip_decimal38),
         cmocka_unit_test(test_malformed_batches),
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_hello),
