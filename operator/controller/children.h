@@ -21,6 +21,9 @@
 #define CHILDREN_FIELD_MANAGER         "weir-operator"
 #define CHILDREN_MAIN_CONTAINER        "flink-main-container"
 #define CHILDREN_GENERATION_ANNOTATION "flinkdeployment.flink.apache.org/generation"
+/* Set on each child when it is applied: the hash of what was applied, so that an operator
+ * restarted with an empty memory of its writes need not apply unchanged children again. */
+#define CHILDREN_HASH_ANNOTATION "operator.weir.dev/applied-hash"
 
 /*
  * The effective Flink configuration of `fd`: `defaults` (the operator's; may be NULL), then the

@@ -8,6 +8,7 @@
  */
 #include "operator/controller/deployment.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,9 @@ static long long wall_ms(const struct deployment_ctx *ctx)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* In a trimmed child: someone other than us wrote it after our last apply. */
+#define TRIM_FOREIGN_EDIT "weirEditedByOthers"
 
 /* --- what was applied ------------------------------------------------------------------------ */
 
@@ -90,6 +94,17 @@ static bool applied_matches(deployment_applied *a, const char *key, uint64_t has
     bool ok = r && r->hash == hash && strcmp(r->marker, marker) == 0;
     pthread_mutex_unlock(&a->mu);
     return ok;
+}
+
+/* Whether anything was recorded under `key` (since this process started). */
+static bool applied_known(deployment_applied *a, const char *key)
+{
+    if (!a)
+        return false;
+    pthread_mutex_lock(&a->mu);
+    bool known = strmap_has(a->recs, key);
+    pthread_mutex_unlock(&a->mu);
+    return known;
 }
 
 static void applied_record(deployment_applied *a, const char *key, uint64_t hash,
@@ -152,6 +167,31 @@ static uint64_t object_hash(const json_t *obj)
     return h;
 }
 
+/* `o` (borrowed) with CHILDREN_HASH_ANNOTATION set to `hash`: a new object. */
+static json_t *with_hash(const json_t *o, uint64_t hash)
+{
+    json_t *c = json_deep_copy(o);
+    char hex[17];
+    snprintf(hex, sizeof(hex), "%016" PRIx64, hash);
+    if (c && json_path_set(c, "metadata.annotations[\"" CHILDREN_HASH_ANNOTATION "\"]",
+                           json_string(hex)) != 0) {
+        json_decref(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A live (trimmed) child that carries our hash `hash` and no later write by anyone else. */
+static bool applied_by_us(const json_t *live, uint64_t hash)
+{
+    char hex[17];
+    snprintf(hex, sizeof(hex), "%016" PRIx64, hash);
+    return strcmp(
+               json_path_string(live, "metadata.annotations[\"" CHILDREN_HASH_ANNOTATION "\"]", ""),
+               hex) == 0 &&
+           !json_is_true(json_path_get(live, "metadata." TRIM_FOREIGN_EDIT));
+}
+
 /* Deployments: generation (status updates do not change it); others: resourceVersion. */
 static const char *marker_of(const json_t *obj, const char *kind, char *buf, size_t cap)
 {
@@ -169,6 +209,36 @@ static const char *marker_of(const json_t *obj, const char *kind, char *buf, siz
         return NULL;
     snprintf(buf, cap, "r%s", rv);
     return buf;
+}
+
+bool deployment_edited_by_others(const json_t *managed_fields)
+{
+    const char *ours = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(managed_fields, i, e)
+    {
+        if (strcmp(json_path_string(e, "manager", ""), CHILDREN_FIELD_MANAGER) == 0 &&
+            strcmp(json_path_string(e, "operation", ""), "Apply") == 0 &&
+            !json_path_get(e, "subresource"))
+            ours = json_path_string(e, "time", NULL);
+    }
+    if (!ours)
+        return true; /* not applied by us as far as we can tell */
+    json_array_foreach(managed_fields, i, e)
+    {
+        const char *mgr = json_path_string(e, "manager", "");
+        if (strcmp(mgr, CHILDREN_FIELD_MANAGER) == 0 ||
+            strcmp(json_path_string(e, "subresource", ""), "status") == 0)
+            continue;
+        /* the Deployment controller writes its revision annotation on every rollout */
+        if (strcmp(mgr, "kube-controller-manager") == 0)
+            continue;
+        /* RFC 3339 times in UTC with seconds compare as strings; the same second counts */
+        if (strcmp(json_path_string(e, "time", ""), ours) >= 0)
+            return true;
+    }
+    return false;
 }
 
 json_t *deployment_trim_child(json_t *obj)
@@ -190,6 +260,12 @@ json_t *deployment_trim_child(json_t *obj)
         if (json_object_get(labels, *k))
             json_object_set(l, *k, json_object_get(labels, *k));
     json_object_set_new(m, "labels", l);
+    json_t *h = json_path_get(meta, "annotations[\"" CHILDREN_HASH_ANNOTATION "\"]");
+    if (json_is_string(h)) {
+        json_object_set_new(m, "annotations", json_pack("{s:O}", CHILDREN_HASH_ANNOTATION, h));
+        if (deployment_edited_by_others(json_object_get(meta, "managedFields")))
+            json_object_set_new(m, TRIM_FOREIGN_EDIT, json_true());
+    }
     json_t *t = json_pack("{s:O?,s:O?,s:o}", "apiVersion", json_object_get(obj, "apiVersion"),
                           "kind", json_object_get(obj, "kind"), "metadata", m);
     json_t *st = json_object_get(obj, "status");
@@ -983,9 +1059,15 @@ static int apply_children(struct deployment_ctx *ctx, const json_t *fd, json_t *
         char akey[700], mbuf[64];
         snprintf(akey, sizeof(akey), "%s/%s/%s", kind, ns, cname);
         hashes[i] = object_hash(o);
+        const char *marker = marker_of(live, kind, mbuf, sizeof(mbuf));
         todo[i] = !live || json_path_get(live, "metadata.deletionTimestamp") ||
-                  !applied_matches(ctx->applied, akey, hashes[i],
-                                   marker_of(live, kind, mbuf, sizeof(mbuf)));
+                  !applied_matches(ctx->applied, akey, hashes[i], marker);
+        if (todo[i] && live && !json_path_get(live, "metadata.deletionTimestamp") &&
+            !applied_known(ctx->applied, akey) && applied_by_us(live, hashes[i])) {
+            /* applied before a restart, unchanged since: remember it instead of writing */
+            applied_record(ctx->applied, akey, hashes[i], marker);
+            todo[i] = false;
+        }
         pending += todo[i];
         json_decref(live);
     }
@@ -1007,8 +1089,11 @@ static int apply_children(struct deployment_ctx *ctx, const json_t *fd, json_t *
             kube_patch_opts po = {
                 .field_manager = CHILDREN_FIELD_MANAGER, .force = true, .dry_run = pass == 0};
             json_t *applied = NULL;
-            rc = kube_patch(ctx->kc, resource_for(kind), ns, cname, KUBE_PATCH_APPLY, o, &po,
-                            &applied, err);
+            json_t *body = with_hash(o, hashes[i]);
+            rc = body ? kube_patch(ctx->kc, resource_for(kind), ns, cname, KUBE_PATCH_APPLY, body,
+                                   &po, &applied, err)
+                      : weir_error_set(err, WEIR_ENOMEM, "out of memory");
+            json_decref(body);
             if (rc == 0 && pass == 1) {
                 char akey[700], mbuf[64];
                 snprintf(akey, sizeof(akey), "%s/%s/%s", kind, ns, cname);

@@ -71,6 +71,14 @@ int deployment_reconcile(struct deployment_ctx *ctx, const char *key, long *requ
  */
 json_t *deployment_trim_child(json_t *obj);
 
+/*
+ * Whether a child's metadata.managedFields (borrowed) show a write by someone other than the
+ * operator at or after the operator's last apply: another manager's entry on the object or its
+ * scale subresource, not its status and not the Deployment controller's revision annotation.
+ * No apply of ours in the list counts as edited. Pure; exposed for tests.
+ */
+bool deployment_edited_by_others(const json_t *managed_fields);
+
 /* Pods keep identity, labels and their containers' waiting/terminated reasons. */
 json_t *deployment_trim_pod(json_t *obj);
 
