@@ -15,6 +15,7 @@
  *
  * Layer: operator/controller.
  */
+#include "operator/controller/lifecycle.h"
 #include "operator/controller/application.h"
 
 #include <fcntl.h>
@@ -50,11 +51,6 @@ void application_crashpoint(const char *name)
 static bool is(const char *a, const char *b)
 {
     return a && b && strcmp(a, b) == 0;
-}
-
-static bool terminal(const char *st)
-{
-    return is(st, "FINISHED") || is(st, "FAILED") || is(st, "CANCELED");
 }
 
 static json_t *obj_at(json_t *root, const char *key)
@@ -197,7 +193,7 @@ static int suspended(json_t *status, const json_t *last_spec, const char *mode, 
     json_t *js = obj_at(status, "jobStatus");
     if (path)
         json_object_set_new(js, "upgradeSavepointPath", json_string(path));
-    if (!terminal(json_string_value(json_object_get(js, "state"))))
+    if (!lifecycle_job_terminal(json_string_value(json_object_get(js, "state"))))
         json_object_set_new(js, "state", json_string("FINISHED"));
     set_last_spec(status, l, false, env->now_ms);
     json_decref(l);
@@ -694,7 +690,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
 
     /* a terminal job's latest checkpoint is what a later restore uses (only terminal states
      * are safe: no newer checkpoint can appear) */
-    if (deployed_running && terminal(jstate) && env->rest) {
+    if (deployed_running && lifecycle_job_terminal(jstate) && env->rest) {
         char path[1024];
         bool found = false;
         weir_error e = {0};
@@ -738,13 +734,13 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
         if (restart_failed)
             event(env, "Warning", "RestartUnhealthyJob", "Restarting failed job");
         /* cluster.health-check: too many restarts, or no checkpoint progress (health.c) */
-        bool unhealthy = env->unhealthy && jstate && !terminal(jstate) &&
+        bool unhealthy = env->unhealthy && jstate && !lifecycle_job_terminal(jstate) &&
                          !is(jstate, "CANCELLING") && !is(jstate, "RECONCILING") &&
                          is(recon_state, "DEPLOYED") && diff < SPEC_DIFF_UPGRADE && !pending;
         if (unhealthy)
             event(env, "Warning", "RestartUnhealthyJob", "Restarting unhealthy job");
         bool need = diff >= SPEC_DIFF_UPGRADE || is(jstate, "CANCELLING") ||
-                    (is(recon_state, "UPGRADING") && terminal(jstate)) || rolling ||
+                    (is(recon_state, "UPGRADING") && lifecycle_job_terminal(jstate)) || rolling ||
                     restart_failed || unhealthy;
         bool upgrading_w3 = is(recon_state, "UPGRADING") && !need;
         if (upgrading_w3) {
@@ -766,7 +762,7 @@ int application_reconcile(const json_t *fd, json_t *status, const application_en
                     goto out;
                 }
                 event(env, "Normal", "Suspended", "Redeploying from the given savepoint");
-                if (env->rest && !terminal(jstate)) {
+                if (env->rest && !lifecycle_job_terminal(jstate)) {
                     weir_error e = {0};
                     (void)!flinkrest_cancel(env->rest,
                                             json_string_value(json_object_get(js, "jobId")), &e);

@@ -882,12 +882,6 @@ static bool observe_health(const flinkrest *fr, json_t *status, const config *rc
     return ok;
 }
 
-static bool job_terminal(const char *st)
-{
-    return st && (strcmp(st, "FINISHED") == 0 || strcmp(st, "FAILED") == 0 ||
-                  strcmp(st, "CANCELED") == 0);
-}
-
 /* A FAILED job's cause goes to status.error (with a Warning `Error` event when it changes);
  * entries of the job's exception history not reported yet become Warning `JobException`
  * events (at most kubernetes.operator.events.exceptions.limit-per-reconciliation, 10, with up
@@ -917,7 +911,7 @@ static void observe_failures(struct deployment_ctx *ctx, const json_t *fd, json_
             free(ej);
         }
     }
-    if (job_terminal(old_state) && job_terminal(state))
+    if (lifecycle_job_terminal(old_state) && lifecycle_job_terminal(state))
         return; /* nothing new can have happened */
     long long limit = 10;
     config *own = NULL;

@@ -38,6 +38,12 @@ int lifecycle_parse(const char *name)
     return -1;
 }
 
+bool lifecycle_job_terminal(const char *st)
+{
+    return st && (strcmp(st, "FINISHED") == 0 || strcmp(st, "FAILED") == 0 ||
+                  strcmp(st, "CANCELED") == 0);
+}
+
 bool lifecycle_is_terminal(enum lifecycle_state s)
 {
     return (unsigned)s < LIFECYCLE_COUNT && terminal[s];

@@ -35,6 +35,10 @@ int lifecycle_parse(const char *name);
 /* Upstream's "terminal" flag, used by the lifecycle metrics. */
 bool lifecycle_is_terminal(enum lifecycle_state s);
 
+/* Whether a Flink JobStatus name is globally terminal: FINISHED, FAILED or CANCELED (a job in
+ * it never runs again). NULL and other names are not. */
+bool lifecycle_job_terminal(const char *job_state);
+
 /*
  * Derives the lifecycle state from `status` (a FlinkDeployment's when `is_deployment`, else a
  * FlinkSessionJob's). `status` is borrowed and may be NULL (a new resource: CREATED).

@@ -39,11 +39,6 @@ static bool is(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-static bool terminal(const char *st)
-{
-    return is(st, "FINISHED") || is(st, "FAILED") || is(st, "CANCELED");
-}
-
 int sessionjob_index_deployment(const json_t *obj, const char **out, int cap)
 {
     const char *n = json_path_string(obj, "spec.deploymentName", NULL);
@@ -338,7 +333,7 @@ int sessionjob_reconcile(struct sessionjob_ctx *ctx, const char *key, long *requ
         if (ready && jid) {
             weir_error e = {0};
             if (find_job(ctx, base, jid, &job, &e) == 0 && job &&
-                !terminal(json_string_value(json_object_get(job, "state")))) {
+                !lifecycle_job_terminal(json_string_value(json_object_get(job, "state")))) {
                 if (flinkrest_cancel(&fr, jid, &e) != 0)
                     log_warn("cannot cancel the session job", "name", name, "error", e.msg);
                 *requeue_ms = progress; /* until the cancellation completes */
@@ -427,7 +422,7 @@ int sessionjob_reconcile(struct sessionjob_ctx *ctx, const char *key, long *requ
         if (jn)
             json_object_set_new(js, "jobName", json_string(jn));
     }
-    bool present = job && !terminal(json_string_value(json_object_get(job, "state")));
+    bool present = job && !lifecycle_job_terminal(json_string_value(json_object_get(job, "state")));
 
     /* the configuration: the operator's defaults, the session cluster's, then the job's own */
     defaults = ctx->cfg ? opconfig_defaults_for(ctx->cfg, ns,

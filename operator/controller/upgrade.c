@@ -3,6 +3,7 @@
  *
  * Layer: operator/controller leaf.
  */
+#include "operator/controller/lifecycle.h"
 #include "operator/controller/upgrade.h"
 
 #include <stdio.h>
@@ -20,11 +21,6 @@ static bool is(const char *a, const char *b)
     return a && strcmp(a, b) == 0;
 }
 
-static bool terminal(const char *st)
-{
-    return is(st, "FINISHED") || is(st, "FAILED") || is(st, "CANCELED");
-}
-
 static void set(upgrade_decision *o, upgrade_suspend s, upgrade_restore r, const char *why)
 {
     o->suspend = s;
@@ -40,7 +36,7 @@ static void last_state(const upgrade_input *in, upgrade_decision *o)
         if (running && in->savepoint_dir)
             set(o, UPGRADE_SAVEPOINT, RESTORE_SAVEPOINT,
                 "Flink version changes: a savepoint instead of last-state");
-        else if (in->jm_reachable && in->job_state && !terminal(in->job_state))
+        else if (in->jm_reachable && in->job_state && !lifecycle_job_terminal(in->job_state))
             set(o, UPGRADE_CANCEL, RESTORE_SAVEPOINT,
                 "Flink version changes: cancel and restore the latest checkpoint");
         else
@@ -57,7 +53,7 @@ static void last_state(const upgrade_input *in, upgrade_decision *o)
                 "last-state: delete the JobManager, restore from HA metadata");
         return;
     }
-    if (in->jm_reachable && in->job_state && !terminal(in->job_state) &&
+    if (in->jm_reachable && in->job_state && !lifecycle_job_terminal(in->job_state) &&
         !is(in->job_state, "CANCELLING")) {
         set(o, UPGRADE_CANCEL, RESTORE_SAVEPOINT,
             "last-state: the job is not running; cancel and restore the latest checkpoint");
@@ -84,12 +80,12 @@ void upgrade_decide(const upgrade_input *in, upgrade_decision *o)
     memset(o, 0, sizeof(*o));
     const char *mode = in->upgrade_mode ? in->upgrade_mode : "stateless";
     if (is(mode, "stateless")) {
-        set(o, terminal(in->job_state) ? UPGRADE_NOOP : UPGRADE_STATELESS, RESTORE_EMPTY,
-            "stateless upgrade");
+        set(o, lifecycle_job_terminal(in->job_state) ? UPGRADE_NOOP : UPGRADE_STATELESS,
+            RESTORE_EMPTY, "stateless upgrade");
         return;
     }
     /* a terminal job whose recorded state can be trusted restores from what is recorded */
-    if (terminal(in->job_state) &&
+    if (lifecycle_job_terminal(in->job_state) &&
         (is(in->job_state, "CANCELED") || !in->ha_metadata || in->jm_reachable)) {
         if (is(in->upgrade_savepoint_path, UPGRADE_LAST_STATE_DUMMY))
             set(o, UPGRADE_FAIL, RESTORE_SAVEPOINT,

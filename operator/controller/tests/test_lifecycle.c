@@ -118,6 +118,14 @@ static void test_names_and_terminal(void **state)
     assert_false(lifecycle_is_terminal(LIFECYCLE_DEPLOYED));
     assert_false(lifecycle_is_terminal(LIFECYCLE_DELETING));
     assert_string_equal(lifecycle_name((enum lifecycle_state)99), "UNKNOWN");
+    /* Flink's globally terminal job states */
+    assert_true(lifecycle_job_terminal("FINISHED"));
+    assert_true(lifecycle_job_terminal("FAILED"));
+    assert_true(lifecycle_job_terminal("CANCELED"));
+    assert_false(lifecycle_job_terminal("SUSPENDED")); /* only locally terminal */
+    assert_false(lifecycle_job_terminal("RUNNING"));
+    assert_false(lifecycle_job_terminal("CANCELLING"));
+    assert_false(lifecycle_job_terminal(NULL));
 }
 
 int main(void)
