@@ -1150,8 +1150,8 @@ static int plan_union(ctx *c, const sql_query *q, rel *out)
         rc = plan_select(c, bq[i], &br[i]);
         if (!rc && i > 0 && br[i].ncols != br[0].ncols)
             rc = fail(c, bq[i]->pos, WEIR_EINVAL,
-                      "UNION ALL: this branch produces %d columns, the first produces %d",
-                      br[i].ncols, br[0].ncols);
+                      "%s: this branch produces %d columns, the first produces %d",
+                      bq[i]->union_distinct ? "UNION" : "UNION ALL", br[i].ncols, br[0].ncols);
     }
     if (rc)
         goto done;
@@ -1230,10 +1230,11 @@ static int emit_union(ctx *c, const sql_query *first, rel *br, int n, rel *out)
                              : bq                                      ? bq->pos
                                                                        : first->pos;
                 return fail(c, at, WEIR_ETYPE,
-                            "UNION ALL: column %d ('%s') is %s in this branch but %s in the "
+                            "%s: column %d ('%s') is %s in this branch but %s in the "
                             "branches before, and they have no common type (expected numbers "
                             "with numbers, strings with strings, timestamps with timestamps)",
-                            i + 1, br[k].cols[i].name, type_name(t, a, sizeof(a)),
+                            bq && bq->union_distinct ? "UNION" : "UNION ALL", i + 1,
+                            br[k].cols[i].name, type_name(t, a, sizeof(a)),
                             type_name(types[i], b, sizeof(b)));
             }
         }

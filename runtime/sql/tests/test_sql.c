@@ -175,6 +175,9 @@ static const bad bads[] = {
     {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM (SELECT k, v FROM s UNION ALL SELECT k FROM "
             "s) GROUP BY k;",
      "SELECT k FROM s)", "UNION ALL: this branch produces 1 columns, the first produces 2"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM (SELECT k, v FROM s UNION SELECT k, ts FROM "
+            "s) GROUP BY k;",
+     "ts FROM", "UNION: column 2 ('ts') is TIMESTAMP_LTZ(3) in this branch but BIGINT"},
     {TABLES "CREATE VIEW w AS SELECT k, ts FROM s UNION ALL SELECT k, CAST(ts AS TIMESTAMP_LTZ(3)) "
             "FROM s WHERE k > 1; INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE w, "
             "DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end;",
