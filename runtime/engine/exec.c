@@ -103,8 +103,8 @@ static int build_channels(rt_exec *x)
         if (ch->input_chain < 0)
             continue;
         const rt_plan_op *head = &p->ops[ch->ops[0]];
-        const rt_schema *s = p->ops[head->input].out;
-        xc->nin = x->g->chains[ch->input_chain].parallelism;
+        const rt_schema *s = p->ops[head->input].out; /* a union's: the same column types */
+        xc->nin = ch->nchannels;
         xc->inbox = calloc(ch->parallelism, sizeof(rt_inbox *));
         xc->in = calloc(ch->parallelism, sizeof(rt_channel **));
         if (!xc->inbox || !xc->in)
@@ -145,6 +145,8 @@ static int make_op(rt_exec *x, uint32_t idx, uint32_t subtask, rt_op **out, weir
     case RT_OP_GROUP_AGG:
         rc = rt_op_group_agg_new(p, pop, subtask, out, err);
         break;
+    case RT_OP_UNION: /* never in a chain (graph.c) */
+        return weir_error_set(err, WEIR_EINTERNAL, "%s: a union has no operator to run", pop->path);
     default:
         rc = rt_op_sink_new(p, pop, subtask, out, err);
         break;
@@ -172,7 +174,8 @@ static int make_op(rt_exec *x, uint32_t idx, uint32_t subtask, rt_op **out, weir
     return 0;
 }
 
-/* Partitioners from task t's last operator into the chains it feeds. */
+/* Partitioners from task t's last operator into the chains it feeds: one per input edge of a
+ * consumer (a consumer that reads this chain twice through a union gets the rows twice). */
 static int connect_outputs(rt_exec *x, task *t, weir_error *err)
 {
     const rt_plan *p = x->plan;
@@ -182,34 +185,38 @@ static int connect_outputs(rt_exec *x, task *t, weir_error *err)
     uint32_t s = t->subtask;
     for (uint32_t d = 0; d < x->g->nchains; d++) {
         const rt_chain *dc = &x->g->chains[d];
-        if (dc->input_chain != (int)t->chain || p->ops[dc->ops[0]].input != (int)last_idx)
-            continue;
-        const rt_plan_op *head = &p->ops[dc->ops[0]];
-        rt_channel **targets = calloc(dc->parallelism, sizeof(rt_channel *));
-        if (!targets)
-            return weir_error_set(err, WEIR_ENOMEM, "out of memory");
-        for (uint32_t tt = 0; tt < dc->parallelism; tt++) {
-            if (x->local[tt])
-                targets[tt] = x->xc[d].in[tt][s];
-            else if (!x->cfg.hooks.remote_out ||
-                     !(targets[tt] = x->cfg.hooks.remote_out(x->cfg.hooks.ud, d, tt, s,
-                                                             p->ops[last_idx].out))) {
-                free(targets);
-                return weir_error_set(err, WEIR_ENOMEM,
-                                      "no channel to subtask %u of '%s' placed elsewhere", tt,
-                                      head->id);
+        for (uint32_t k = 0; k < dc->ninputs; k++) {
+            const rt_chain_input *ci = &dc->inputs[k];
+            if (ci->chain != t->chain || ci->op != last_idx)
+                continue;
+            const rt_plan_op *head = &p->ops[dc->ops[0]];
+            uint32_t slot = ci->first + s; /* the consumer's input channel */
+            rt_channel **targets = calloc(dc->parallelism, sizeof(rt_channel *));
+            if (!targets)
+                return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+            for (uint32_t tt = 0; tt < dc->parallelism; tt++) {
+                if (x->local[tt])
+                    targets[tt] = x->xc[d].in[tt][slot];
+                else if (!x->cfg.hooks.remote_out ||
+                         !(targets[tt] = x->cfg.hooks.remote_out(x->cfg.hooks.ud, d, tt, slot,
+                                                                 p->ops[last_idx].out))) {
+                    free(targets);
+                    return weir_error_set(err, WEIR_ENOMEM,
+                                          "no channel to subtask %u of '%s' placed elsewhere", tt,
+                                          head->id);
+                }
             }
+            rt_output *o = rt_output_new(head->partition, head->part_keys, head->npart_keys,
+                                         targets, dc->parallelism, p->max_parallelism, s);
+            free(targets);
+            rt_output **no = o ? realloc(last->outs, (last->nouts + 1) * sizeof(*no)) : NULL;
+            if (!no) {
+                rt_output_free(o);
+                return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+            }
+            last->outs = no;
+            last->outs[last->nouts++] = o;
         }
-        rt_output *o = rt_output_new(head->partition, head->part_keys, head->npart_keys, targets,
-                                     dc->parallelism, p->max_parallelism, s);
-        free(targets);
-        rt_output **no = o ? realloc(last->outs, (last->nouts + 1) * sizeof(*no)) : NULL;
-        if (!no) {
-            rt_output_free(o);
-            return weir_error_set(err, WEIR_ENOMEM, "out of memory");
-        }
-        last->outs = no;
-        last->outs[last->nouts++] = o;
     }
     return 0;
 }

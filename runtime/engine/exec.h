@@ -32,9 +32,11 @@ typedef struct rt_exec_hooks {
     /* Subtask `subtask` of `chain` acknowledged snapshot `id` with its operators' states
      * (uid -> object); the callee owns `states`. Called on the subtask's thread. */
     void (*ack)(void *ud, uint64_t id, uint32_t chain, uint32_t subtask, json_t *states);
-    /* A channel for producer subtask `s` (of chain d's input) to consumer subtask `t` of chain
-     * `d`, which runs elsewhere; owned by the callee, valid until rt_exec_free() returns.
-     * NULL when out of memory. Required when `local` leaves subtasks out. */
+    /* A channel into input channel `s` of consumer subtask `t` of chain `d`, which runs
+     * elsewhere (`s` is the producer subtask numbered across d's inputs: rt_chain_input.first
+     * + subtask, so for a single input just the producer subtask); owned by the callee, valid until
+     * rt_exec_free() returns. NULL when out of memory. Required when `local` leaves subtasks out.
+     */
     rt_channel *(*remote_out)(void *ud, uint32_t d, uint32_t t, uint32_t s, const rt_schema *out);
 } rt_exec_hooks;
 
@@ -57,7 +59,8 @@ int rt_exec_restore(rt_exec *x, const json_t *meta, const char *root, const char
 /* Starts the subtask threads. */
 int rt_exec_start(rt_exec *x, weir_error *err) WEIR_MUST_CHECK;
 
-/* The input channel of local consumer subtask `t` of chain `d` from producer subtask `s`;
+/* Input channel `s` (rt_chain_input.first + producer subtask) of local consumer subtask `t` of
+ * chain `d`;
  * NULL when that consumer is not local or the indexes are out of range. */
 rt_channel *rt_exec_input(rt_exec *x, uint32_t d, uint32_t t, uint32_t s);
 

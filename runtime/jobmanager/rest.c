@@ -371,7 +371,8 @@ static void get_job(const http_request *req, http_response *resp, void *ud)
         bool src = ch->input_chain < 0;
         bool sink = true;
         for (uint32_t d = 0; d < job->g.nchains; d++)
-            sink = sink && job->g.chains[d].input_chain != (int)c;
+            for (uint32_t k = 0; k < job->g.chains[d].ninputs; k++)
+                sink = sink && job->g.chains[d].inputs[k].chain != c;
         json_t *metrics =
             json_pack("{s:I, s:b, s:I, s:b, s:I, s:b, s:I, s:b, s:I, s:I, s:I}", "read-bytes",
                       (json_int_t)0, "read-bytes-complete", 1, "write-bytes", (json_int_t)0,
@@ -390,15 +391,20 @@ static void get_job(const http_request *req, http_response *resp, void *ud)
         json_t *node = json_pack("{s:s, s:i, s:s, s:s, s:s, s:{}}", "id", ch->id, "parallelism",
                                  (int)ch->parallelism, "operator", "", "operator_strategy", "",
                                  "description", name, "optimizer_properties");
-        if (ch->input_chain >= 0) {
+        if (ch->ninputs > 0) {
+            /* one entry per input edge: several for the consumer of a union, as Flink lists
+             * the producers of a union's consumer */
             const rt_plan_op *head = &job->plan->ops[ch->ops[0]];
-            json_object_set_new(node, "inputs",
-                                json_pack("[{s:i, s:s, s:s, s:s}]", "num", 0, "id",
-                                          job->g.chains[ch->input_chain].id, "ship_strategy",
-                                          head->partition == RT_PART_HASH      ? "HASH"
-                                          : head->partition == RT_PART_FORWARD ? "FORWARD"
-                                                                               : "REBALANCE",
-                                          "exchange", "pipelined_bounded"));
+            json_t *inputs = json_array();
+            for (uint32_t k = 0; k < ch->ninputs; k++)
+                json_array_append_new(
+                    inputs, json_pack("{s:i, s:s, s:s, s:s}", "num", (int)k, "id",
+                                      job->g.chains[ch->inputs[k].chain].id, "ship_strategy",
+                                      head->partition == RT_PART_HASH      ? "HASH"
+                                      : head->partition == RT_PART_FORWARD ? "FORWARD"
+                                                                           : "REBALANCE",
+                                      "exchange", "pipelined_bounded"));
+            json_object_set_new(node, "inputs", inputs);
         }
         json_array_append_new(nodes, node);
     }

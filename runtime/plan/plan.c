@@ -35,8 +35,19 @@ void rt_plan_default_idle_timeout(rt_plan *p, int64_t ms)
 const char *rt_op_type_name(rt_op_type t)
 {
     static const char *const n[] = {"source",          "calc", "watermark", "window_aggregate",
-                                    "group_aggregate", "sink"};
+                                    "group_aggregate", "sink", "union"};
     return (unsigned)t < sizeof(n) / sizeof(n[0]) ? n[t] : "?";
+}
+
+uint32_t rt_plan_consumers(const rt_plan *p, uint32_t i)
+{
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < p->nops; k++) {
+        n += p->ops[k].input == (int)i;
+        for (uint32_t j = 0; j < p->ops[k].ninputs; j++)
+            n += p->ops[k].inputs[j] == (int)i;
+    }
+    return n;
 }
 
 const char *rt_partition_name(rt_partition p)
@@ -159,7 +170,7 @@ static int derive_uid(rt_plan *p, rt_plan_op *op)
     json_t *c = json_deep_copy(op->json);
     if (!c)
         return WEIR_ENOMEM;
-    static const char *const skip[] = {"id",      "input", "parallelism", "uid",
+    static const char *const skip[] = {"id",      "input", "inputs",      "parallelism", "uid",
                                        "options", "name",  "description", NULL};
     for (const char *const *s = skip; *s; s++)
         json_object_del(c, *s);
@@ -172,6 +183,8 @@ static int derive_uid(rt_plan *p, rt_plan_op *op)
     free(text);
     if (op->input >= 0)
         hash_into(h, p->ops[op->input].uid);
+    for (uint32_t i = 0; i < op->ninputs; i++) /* a union: its inputs' uids, in order */
+        hash_into(h, p->ops[op->inputs[i]].uid);
     snprintf(op->uid, sizeof(op->uid), "%016llx%016llx", (unsigned long long)h[0],
              (unsigned long long)h[1]);
     /* An operator identical to an earlier one with the same input (two equal branches of a
@@ -547,11 +560,81 @@ static int load_partition(rt_plan_op *op, const rt_plan_op *in, const char *path
             return weir_error_set(err, WEIR_EINVAL, "%s: hash partitioning needs keys", kp);
     } else
         return weir_error_set(err, WEIR_EUNSUPPORTED, "%s: unknown partitioning '%s'", p, kind);
+    if (op->partition == RT_PART_FORWARD && in->type == RT_OP_UNION && in->parallelism == 0)
+        return weir_error_set(err, WEIR_EINVAL,
+                              "%s: forward needs equal parallelism, and the inputs of union '%s' "
+                              "run at different ones",
+                              p, in->id);
     if (op->partition == RT_PART_FORWARD && op->parallelism != in->parallelism)
         return weir_error_set(err, WEIR_EINVAL,
                               "%s: forward needs equal parallelism (%u here, %u at '%s')", p,
                               op->parallelism, in->parallelism, in->id);
     return 0;
+}
+
+/* A union (UNION ALL): every input has the first one's column types; names come from the
+ * first input; a column is nullable when it is in any input and an event-time attribute when
+ * it is one in every input (as Flink keeps the rowtime through a union). */
+static int load_union(rt_plan *plan, uint32_t idx, rt_plan_op *op, const char *path,
+                      weir_error *err)
+{
+    int rc = 0;
+    json_t *arr = json_object_get(op->json, "inputs");
+    if (!json_is_array(arr) || json_array_size(arr) < 2)
+        FAIL(WEIR_EPARSE, "%s.inputs: expected an array of at least two ids of earlier operators",
+             path);
+    if (!(op->inputs = calloc(json_array_size(arr), sizeof(int))))
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const char *input = json_string_value(json_array_get(arr, i));
+        if (!input)
+            FAIL(WEIR_EPARSE, "%s.inputs[%zu]: expected the id of an earlier operator", path, i);
+        int found = -1;
+        for (uint32_t j = 0; j < idx; j++)
+            if (strcmp(plan->ops[j].id, input) == 0)
+                found = (int)j;
+        if (found < 0)
+            FAIL(WEIR_EINVAL, "%s.inputs[%zu]: no earlier operator has id '%s'", path, i, input);
+        if (plan->ops[found].type == RT_OP_SINK)
+            FAIL(WEIR_EINVAL, "%s.inputs[%zu]: '%s' is a sink and has no output", path, i, input);
+        op->inputs[op->ninputs++] = found;
+    }
+    const rt_plan_op *first = &plan->ops[op->inputs[0]];
+    if (!(op->out = rt_schema_new(first->out->ncols)))
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (uint32_t c = 0; c < first->out->ncols; c++) {
+        op->out->types[c] = first->out->types[c];
+        if (!(op->out->names[c] = strdup(first->out->names[c])))
+            FAIL(WEIR_ENOMEM, "out of memory");
+    }
+    op->parallelism = first->parallelism;
+    for (uint32_t i = 1; i < op->ninputs; i++) {
+        const rt_plan_op *in = &plan->ops[op->inputs[i]];
+        if (in->out->ncols != first->out->ncols)
+            FAIL(WEIR_ETYPE,
+                 "%s.inputs[%u]: '%s' has %u columns but '%s' (the first input) has %u; the "
+                 "inputs of a union need the same columns",
+                 path, i, in->id, in->out->ncols, first->id, first->out->ncols);
+        for (uint32_t c = 0; c < first->out->ncols; c++) {
+            rt_type a = first->out->types[c], b = in->out->types[c];
+            if (!rt_type_equal(a, b)) {
+                char ta[64], tb[64];
+                a.nullable = b.nullable = 1;
+                FAIL(WEIR_ETYPE,
+                     "%s.inputs[%u]: column %u ('%s') of '%s' is %s but %s in '%s' (the first "
+                     "input); the inputs of a union need the same column types",
+                     path, i, c, in->out->names[c], in->id, rt_type_format(b, tb, sizeof(tb)),
+                     rt_type_format(a, ta, sizeof(ta)), first->id);
+            }
+            op->out->types[c].nullable |= b.nullable;
+            op->out->types[c].rowtime &= b.rowtime;
+            op->out->types[c].proctime &= b.proctime;
+        }
+        if (in->parallelism != op->parallelism)
+            op->parallelism = 0;
+    }
+done:
+    return rc;
 }
 
 static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t default_par,
@@ -579,14 +662,30 @@ static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t defaul
     if (!type)
         FAIL(WEIR_EPARSE, "%s.type: expected a string", path);
     static const char *const types[] = {"source",          "calc", "watermark", "window_aggregate",
-                                        "group_aggregate", "sink"};
+                                        "group_aggregate", "sink", "union"};
     int t = -1;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if (strcmp(type, types[i]) == 0)
             t = i;
     if (t < 0)
         FAIL(WEIR_EUNSUPPORTED, "%s.type: unknown operator type '%s'", path, type);
     op->type = (rt_op_type)t;
+    if (op->type == RT_OP_UNION) {
+        static const char *const ukeys[] = {"id",   "type",        "uid", "inputs",
+                                            "name", "description", NULL};
+        if (json_object_get(o, "input"))
+            FAIL(WEIR_EPARSE, "%s.input: a union reads \"inputs\" (an array of operator ids)",
+                 path);
+        if (json_object_get(o, "parallelism") || json_object_get(o, "partition"))
+            FAIL(WEIR_EPARSE,
+                 "%s.%s: a union has no parallelism or partitioning of its own (its consumer's "
+                 "apply to the rows of every input)",
+                 path, json_object_get(o, "parallelism") ? "parallelism" : "partition");
+        if ((rc = only_keys(o, path, ukeys, err)) || (rc = load_union(plan, idx, op, path, err)))
+            goto done;
+        rc = derive_uid(plan, op);
+        goto done;
+    }
 
     static const char *const common[] = {"id",    "type",      "uid",  "parallelism",
                                          "input", "partition", "name", "description"};
@@ -731,6 +830,8 @@ static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t defaul
         if ((rc = load_agg(op, in->out, path, false, err)))
             goto done;
         break;
+    case RT_OP_UNION: /* loaded above */
+        break;
     }
     rc = derive_uid(plan, op);
 done:
@@ -800,11 +901,7 @@ int rt_plan_load(const char *text, size_t len, const char *source, uint32_t defa
             sink = true;
             continue;
         }
-        bool used = false;
-        for (uint32_t j = i + 1; j < p->nops; j++)
-            if (p->ops[j].input == (int)i)
-                used = true;
-        if (!used)
+        if (rt_plan_consumers(p, i) == 0)
             FAIL(WEIR_EINVAL, "%s: the output of '%s' goes nowhere (no operator has it as input)",
                  p->ops[i].path, p->ops[i].id);
     }
@@ -873,6 +970,7 @@ void rt_plan_free(rt_plan *p)
         free(op->id);
         free(op->path);
         free(op->part_keys);
+        free(op->inputs);
         rt_schema_free(op->out);
         free(op->connector);
         json_decref(op->options);

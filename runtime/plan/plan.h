@@ -31,7 +31,8 @@ typedef enum rt_op_type {
     RT_OP_WATERMARK,
     RT_OP_WINDOW_AGG,
     RT_OP_GROUP_AGG,
-    RT_OP_SINK
+    RT_OP_SINK,
+    RT_OP_UNION /* UNION ALL: no operator of its own; its consumers read every input (graph.h) */
 } rt_op_type;
 
 typedef enum rt_partition {
@@ -65,8 +66,10 @@ typedef struct rt_plan_op {
     char uid[33]; /* stable identity for state: the "uid" field, or derived (docs/plan.md) */
     char *path;   /* "$.operators[i]" for messages */
     rt_op_type type;
-    uint32_t parallelism;
-    int input;              /* index of the input operator, -1 for sources */
+    uint32_t parallelism;   /* a union: its inputs' when they agree, else 0 */
+    int input;              /* index of the input operator, -1 for sources and unions */
+    int *inputs;            /* RT_OP_UNION: indexes of its inputs ("inputs", in order) */
+    uint32_t ninputs;       /* RT_OP_UNION: at least 2 */
     rt_partition partition; /* how rows travel from `input` */
     uint32_t *part_keys;    /* RT_PART_HASH: input columns hashed */
     uint32_t npart_keys;
@@ -129,5 +132,8 @@ bool rt_plan_op_stateful(const rt_plan_op *op);
  * (table.exec.source.idle-timeout). */
 void rt_plan_default_idle_timeout(rt_plan *p, int64_t ms);
 const char *rt_partition_name(rt_partition p);
+/* How many edges read operator i's output: operators naming it as "input", plus one per
+ * occurrence in a union's "inputs". */
+uint32_t rt_plan_consumers(const rt_plan *p, uint32_t i);
 
 #endif

@@ -81,6 +81,7 @@ struct sql_query {
     int ngroup;
     sql_expr *having;
     sql_query *union_all;   /* next branch */
+    bool union_distinct;    /* joined to the branches before by UNION [DISTINCT], not UNION ALL */
     struct sql_stmt **ctes; /* WITH name AS (query), ...: views of this query (SS_CREATE_VIEW) */
     int nctes;
 };

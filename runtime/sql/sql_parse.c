@@ -168,11 +168,12 @@ static bool expect_op(parser *p, const char *op)
 
 /* Words that end an expression or a name: they cannot be bare identifiers there. */
 static const char *const reserved[] = {
-    "SELECT", "FROM",  "WHERE", "GROUP",    "HAVING", "ORDER",  "LIMIT",  "UNION",   "ON",
-    "JOIN",   "INNER", "LEFT",  "RIGHT",    "FULL",   "CROSS",  "AND",    "OR",      "NOT",
-    "AS",     "BY",    "WHEN",  "THEN",     "ELSE",   "END",    "IS",     "IN",      "BETWEEN",
-    "LIKE",   "CASE",  "WITH",  "INTO",     "VALUES", "SET",    "TABLE",  "ESCAPE",  "WINDOW",
-    "NULL",   "TRUE",  "FALSE", "DISTINCT", "ALL",    "INSERT", "CREATE", "SIMILAR", NULL};
+    "SELECT", "FROM",   "WHERE",   "GROUP",   "HAVING",    "ORDER",  "LIMIT", "UNION",
+    "ON",     "JOIN",   "INNER",   "LEFT",    "RIGHT",     "FULL",   "CROSS", "AND",
+    "OR",     "NOT",    "AS",      "BY",      "WHEN",      "THEN",   "ELSE",  "END",
+    "IS",     "IN",     "BETWEEN", "LIKE",    "CASE",      "WITH",   "INTO",  "VALUES",
+    "SET",    "TABLE",  "ESCAPE",  "WINDOW",  "NULL",      "TRUE",   "FALSE", "DISTINCT",
+    "ALL",    "INSERT", "CREATE",  "SIMILAR", "INTERSECT", "EXCEPT", NULL};
 
 static bool reserved_word(const sql_token *t)
 {
@@ -884,8 +885,7 @@ static sql_from *from_item(parser *p)
     } else if (cur(p)->kind == TK_QIDENT || (cur(p)->kind == TK_IDENT && !reserved_word(cur(p)))) {
         f->alias = ident(p, "an alias", NULL);
     }
-    if (f->kind == SF_SUBQUERY && !f->alias)
-        return fail_at(p, cur(p), "a subquery in FROM needs an alias");
+    /* a subquery without an alias is fine, as in Flink (its columns are not qualified) */
     sql_token *j = cur(p);
     if (is_op(j, ",") || is_kw(j, "JOIN") || is_kw(j, "LEFT") || is_kw(j, "RIGHT") ||
         is_kw(j, "INNER") || is_kw(j, "FULL") || is_kw(j, "CROSS"))
@@ -1117,14 +1117,16 @@ static sql_query *query(parser *p)
     sql_query *last = q;
     while (last && is_kw(cur(p), "UNION")) {
         p->i++;
-        if (!accept_kw(p, "ALL")) {
-            q = fail_at(p, cur(p), "only UNION ALL is supported (UNION removes duplicates)");
-            break;
-        }
+        /* UNION [DISTINCT] removes duplicates from everything before it (left-associative) */
+        bool distinct = !accept_kw(p, "ALL");
+        if (distinct)
+            accept_kw(p, "DISTINCT");
         last->union_all = select_core(p);
         last = last->union_all;
         if (!last)
             q = NULL;
+        else
+            last->union_distinct = distinct;
     }
     if (q && (is_kw(cur(p), "INTERSECT") || is_kw(cur(p), "EXCEPT")))
         q = fail_at(p, cur(p), "%s is not supported yet", cur(p)->upper);

@@ -1120,19 +1120,181 @@ static bool has_agg(const sql_expr *e)
 
 static int plan_select(ctx *c, const sql_query *q, rel *out);
 
-/* A query as a relation. UNION ALL is planned only at the top of an INSERT (plan_insert), as
- * one pipeline per branch into the sink; elsewhere (a subquery, a view read by a query) it is
- * refused, since the engine has no multi-input operator yet. */
+static int emit_union(ctx *c, const sql_query *first, rel *br, int n, rel *out);
+
+/* UNION [ALL] of q and the branches after it. Consecutive UNION ALL branches become one union
+ * operator (docs/plan.md): its consumer reads every branch, as Flink's union is several input
+ * edges into one consumer. UNION [DISTINCT] is left-associative: the branches up to the last
+ * one joined by it go through one union and a DISTINCT (as SELECT DISTINCT plans it), then
+ * the rest join that with UNION ALL. */
+static int plan_union(ctx *c, const sql_query *q, rel *out)
+{
+    int n = 0, last_distinct = -1, rc = 0;
+    rel u = {0}, d = {0};
+    for (const sql_query *b = q; b; b = b->union_all)
+        n++;
+    rel *br = calloc((size_t)n, sizeof(rel));
+    const sql_query **bq = calloc((size_t)n, sizeof(*bq));
+    if (!br || !bq) {
+        free(br);
+        free(bq);
+        return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+    }
+    n = 0;
+    for (const sql_query *b = q; b; b = b->union_all) {
+        if (b != q && b->union_distinct)
+            last_distinct = n;
+        bq[n++] = b;
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        rc = plan_select(c, bq[i], &br[i]);
+        if (!rc && i > 0 && br[i].ncols != br[0].ncols)
+            rc = fail(c, bq[i]->pos, WEIR_EINVAL,
+                      "%s: this branch produces %d columns, the first produces %d",
+                      bq[i]->union_distinct ? "UNION" : "UNION ALL", br[i].ncols, br[0].ncols);
+    }
+    if (rc)
+        goto done;
+    if (last_distinct < 0) {
+        rc = emit_union(c, q, br, n, out);
+        goto done;
+    }
+    /* branches 0..last_distinct: union, then distinct; the rest: UNION ALL with that */
+    if ((rc = emit_union(c, q, br, last_distinct + 1, &u)))
+        goto done;
+    rc = emit_distinct(c, &u, &d);
+    rel_free(&u);
+    if (rc)
+        goto done;
+    if (last_distinct + 1 == n) {
+        *out = d;
+        goto done;
+    }
+    rel_free(&br[last_distinct]);
+    br[last_distinct] = d;
+    rc = emit_union(c, bq[last_distinct], br + last_distinct, n - last_distinct, out);
+done:
+    rel_free(&u);
+    for (int i = 0; i < n; i++)
+        rel_free(&br[i]);
+    free(br);
+    free(bq);
+    return rc;
+}
+
+/* The common type of a and b as SQL's implicit widening has it (the expression compiler's
+ * rule for COALESCE, i.e. for CASE and VALUES). False when there is none. */
+static bool union_type(rt_type a, rt_type b, rt_type *out)
+{
+    if (rt_type_equal(a, b)) {
+        *out = a;
+        out->nullable = a.nullable || b.nullable;
+        out->rowtime = a.rowtime && b.rowtime;
+        out->proctime = a.proctime && b.proctime;
+        return true;
+    }
+    rt_type in[2] = {a, b};
+    json_t *e = jcall("COALESCE", json_pack("[o, o]", jcol(0, "a"), jcol(1, "b")));
+    rt_expr *x = NULL;
+    weir_error ee = {0};
+    bool ok = e && rt_expr_compile(e, in, 2, "union", &x, &ee) == 0;
+    json_decref(e);
+    if (ok) {
+        *out = rt_expr_type(x);
+        out->nullable = a.nullable || b.nullable;
+        out->rowtime = out->proctime = 0;
+    }
+    rt_expr_free(x);
+    return ok;
+}
+
+/* One union operator over the planned branches br[0..n) (of the queries from `first` on, for
+ * positions): the column types widened to the common ones (a cast calc on every branch that
+ * needs it), names from the first branch; a rowtime attribute stays when every branch has it
+ * in that column. */
+static int emit_union(ctx *c, const sql_query *first, rel *br, int n, rel *out)
+{
+    int rc = 0;
+    rt_type types[MAX_COLS];
+    int ncols = br[0].ncols < MAX_COLS ? br[0].ncols : MAX_COLS;
+    const sql_query *bq = first;
+    for (int i = 0; i < ncols; i++)
+        types[i] = br[0].cols[i].type;
+    for (int k = 1; k < n; k++) {
+        bq = bq ? bq->union_all : NULL;
+        for (int i = 0; i < ncols; i++) {
+            rt_type t = br[k].cols[i].type;
+            if (!union_type(types[i], t, &types[i])) {
+                char a[64], b[64];
+                sql_pos at = bq && i < bq->nitems && bq->items[i].expr ? bq->items[i].pos
+                             : bq                                      ? bq->pos
+                                                                       : first->pos;
+                return fail(c, at, WEIR_ETYPE,
+                            "%s: column %d ('%s') is %s in this branch but %s in the "
+                            "branches before, and they have no common type (expected numbers "
+                            "with numbers, strings with strings, timestamps with timestamps)",
+                            bq && bq->union_distinct ? "UNION" : "UNION ALL", i + 1,
+                            br[k].cols[i].name, type_name(t, a, sizeof(a)),
+                            type_name(types[i], b, sizeof(b)));
+            }
+        }
+    }
+    json_t *inputs = json_array();
+    for (int k = 0; k < n && !rc; k++) {
+        bool cast = false;
+        for (int i = 0; i < ncols; i++)
+            cast |= !rt_type_equal(br[k].cols[i].type, types[i]);
+        if (!cast) {
+            json_array_append_new(inputs, json_string(br[k].op));
+            continue;
+        }
+        json_t *proj = json_array();
+        const char *names[MAX_COLS];
+        rt_type ct[MAX_COLS];
+        for (int i = 0; i < ncols; i++) {
+            char tb[64];
+            json_t *e = jcol(i, br[k].cols[i].name);
+            names[i] = br[k].cols[i].name;
+            ct[i] = types[i];
+            ct[i].nullable = br[k].cols[i].type.nullable;
+            if (!rt_type_equal(br[k].cols[i].type, types[i]))
+                e = json_pack("{s:s, s:s, s:s, s:[o]}", "kind", "call", "fn", "CAST", "type",
+                              type_name(types[i], tb, sizeof(tb)), "args", e);
+            else
+                ct[i] = br[k].cols[i].type;
+            json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[i], "expr", e));
+        }
+        rel casted = {0};
+        rc = emit_calc(c, &br[k], proj, NULL, names, ct, ncols, &casted);
+        if (!rc)
+            json_array_append_new(inputs, json_string(casted.op));
+        rel_free(&casted);
+    }
+    if (rc) {
+        json_decref(inputs);
+        return rc;
+    }
+    char id[64];
+    new_id(c, "union", id, sizeof(id));
+    if ((rc = add_op(c, json_pack("{s:s, s:s, s:o}", "id", id, "type", "union", "inputs", inputs))))
+        return rc;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->op, sizeof(out->op), "%s", id);
+    snprintf(out->qual, sizeof(out->qual), "%s", br[0].qual);
+    for (int i = 0; i < ncols; i++)
+        if (rel_add(out, br[0].cols[i].name, types[i]))
+            return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* A query as a relation: one SELECT, or a UNION of several. (UNION ALL at the top of an
+ * INSERT is planned by plan_insert as one pipeline per branch into the sink instead.) */
 static int plan_query(ctx *c, const sql_query *q, rel *out)
 {
-    if (q->union_all)
-        return fail(c, q->union_all->pos, WEIR_EUNSUPPORTED,
-                    "UNION ALL is supported only as the query of an INSERT (directly or through "
-                    "a view), not inside another query yet");
     int n = push_ctes(c, q);
     if (n < 0)
         return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
-    int rc = plan_select(c, q, out);
+    int rc = q->union_all ? plan_union(c, q, out) : plan_select(c, q, out);
     c->nctes -= n;
     return rc;
 }
@@ -1382,7 +1544,8 @@ static int plan_insert(ctx *c, const sql_stmt *st)
     if ((rc = check_connector(c, t, &sinkcols, false)))
         goto done;
     /* the query, or every branch of a UNION ALL (through a view read directly, too): each
-     * branch is its own pipeline into the sink */
+     * branch is its own pipeline into the sink, as before unions could stand elsewhere (the
+     * uids of existing jobs stay; elsewhere a union is one union operator, plan_union) */
     const sql_query *top = st->query;
     if (!top->union_all && top->from && top->from->kind == SF_TABLE && !top->where &&
         top->ngroup == 0 && !top->having && top->nitems == 1 && !top->items[0].expr &&
@@ -1390,6 +1553,14 @@ static int plan_insert(ctx *c, const sql_stmt *st)
         const sql_stmt *v = find_view(c, top->from->name);
         if (v && v->query->union_all && v->ncols == 0)
             top = v->query; /* INSERT INTO t SELECT * FROM a_union_view */
+    }
+    bool distinct = false; /* UNION [DISTINCT] somewhere: one union operator, then the sink */
+    for (const sql_query *b = top->union_all; b; b = b->union_all)
+        distinct |= b->union_distinct;
+    if (distinct) {
+        if (!(rc = plan_query(c, top, &q)))
+            rc = emit_sink(c, t, top, &sinkcols, &q);
+        goto done;
     }
     int first_ncols = -1, scoped = push_ctes(c, top); /* WITH applies to every branch */
     if (scoped < 0) {

@@ -54,7 +54,8 @@ typedef struct rt_frame_hello {
     uint32_t attempt;
     uint32_t chain;    /* consumer chain */
     uint32_t consumer; /* consumer subtask */
-    uint32_t producer; /* producer subtask */
+    uint32_t producer; /* the consumer's input channel: the producer subtask, numbered on
+                        * across the inputs of a union (graph.h rt_chain_input.first) */
     uint32_t ncols;
     uint8_t phys[256]; /* the physical type of every column, to catch a plan mismatch */
 } rt_frame_hello;

@@ -405,6 +405,34 @@ def malformed():
         c.stop()
 
 
+@case("UNION ALL and UNION across TaskManagers: 2 TaskManagers at parallelism 4, union consumers read producers in both; results equal the independent computation; the vertices list every input")
+def union_across():
+    path = rt.union_script("dist_union.sql")
+    want1, want2, want3 = rt.union_expected()
+    c = Cluster(WORK, "union", flags=["parallelism.default=4"], job=path)
+    try:
+        jid = only_job(c)
+        check(c.wait_state(jid, {"FINISHED", "FAILED"}) == "FINISHED", "job did not finish")
+        out = c.tm_output()
+        nodes = c.get(f"/jobs/{jid}")["plan"]["nodes"]
+    finally:
+        c.stop()
+    got1, got2, got3 = rt.union_results(out)
+    check(got1 == want1, f"o1 {got1}, want {want1}")
+    check(got3 == want3, f"o3 {got3}, want {want3}")
+    check(got2 == want2, f"{len(got2)} windows, want {len(want2)}; differing: "
+          f"{[(k, got2.get(k), v) for k, v in want2.items() if got2.get(k) != v][:5]}")
+    # one consumer per query reads two inputs (the union), each from its own vertex; o3's is
+    # the DISTINCT aggregation, hash-partitioned from both inputs across the TaskManagers
+    multi = [n for n in nodes if len(n.get("inputs", [])) == 2]
+    check(len(multi) == 3, f"vertices with two inputs: {multi}")
+    check(any(i["ship_strategy"] == "HASH" for n in multi for i in n["inputs"]), "no HASH union edge")
+    ids = {n["id"] for n in nodes}
+    for n in multi:
+        check([i["num"] for i in n["inputs"]] == [0, 1], f"input numbers {n['inputs']}")
+        check(all(i["id"] in ids and i["id"] != n["id"] for i in n["inputs"]), f"inputs {n['inputs']}")
+
+
 @case("the job file: jarURI naming the script, or upstream SQL-runner arguments after a runner jar")
 def job_file():
     sql = os.path.join(rt.ROOT, "runtime", "sql", "examples", "sensor-aggregator.sql")
@@ -447,7 +475,7 @@ def bad_jobs():
 if __name__ == "__main__":
     only = sys.argv[1:]
     for fn in [equal_results, tm_kill, jm_restart, savepoints_rest, conformance, backpressure, malformed,
-               job_file, bad_jobs]:
+               union_across, job_file, bad_jobs]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)

@@ -538,6 +538,108 @@ def sql_nexmark():
     check("q2:1> " in r.stdout and "q2:2> " in r.stdout, "print-identifier/subtask prefix missing")
 
 
+UNION_SQL = """
+CREATE TABLE a (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id * 100, 3), WATERMARK FOR ts AS ts)
+  WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '0',
+        'fields.id.end' = '5999');
+CREATE TABLE b (n INT, ts AS TO_TIMESTAMP_LTZ(CAST(n AS BIGINT) * 250, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'datagen', 'fields.n.kind' = 'sequence', 'fields.n.start' = '0',
+        'fields.n.end' = '1999');
+CREATE TABLE o1 (k BIGINT, c BIGINT, s BIGINT) WITH ('connector' = 'print', 'print-identifier' = 'o1');
+CREATE TABLE o2 (k BIGINT, ws TIMESTAMP(3), c BIGINT, mx BIGINT)
+  WITH ('connector' = 'print', 'print-identifier' = 'o2');
+CREATE TABLE o3 (g BIGINT, c BIGINT) WITH ('connector' = 'print', 'print-identifier' = 'o3');
+CREATE VIEW v AS SELECT id % 5 AS k, id AS x, ts FROM a UNION ALL SELECT n % 3, n, ts FROM b;
+EXECUTE STATEMENT SET BEGIN
+INSERT INTO o1 SELECT k, COUNT(*), SUM(x) FROM (SELECT id % 5 AS k, id AS x FROM a
+  UNION ALL SELECT n % 3, n FROM b WHERE n % 2 = 0) GROUP BY k;
+INSERT INTO o2 WITH w AS (SELECT * FROM v)
+  SELECT k, window_start, COUNT(*), MAX(x)
+  FROM TABLE(TUMBLE(TABLE w, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+  GROUP BY window_start, window_end, k;
+INSERT INTO o3 SELECT x % 3, COUNT(*) FROM (SELECT id AS x FROM a UNION SELECT n FROM b)
+  GROUP BY x % 3;
+END;
+"""
+
+
+def union_script(name="union.sql"):
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(UNION_SQL)
+    return path
+
+
+def union_expected():
+    """UNION_SQL's results from the sequences themselves: a's ids 0..5999 at id * 100 ms, b's
+    n 0..1999 at n * 250 ms. o1: per key the final COUNT/SUM of a's ids by id % 5 and b's even
+    n by n % 3; o2: per (key, 10 s window) COUNT and MAX of x over both tables; o3: the
+    distinct values of both (b's are all among a's) counted by value % 3."""
+    o1 = collections.defaultdict(lambda: [0, 0])
+    o2 = {}
+    a = [(i % 5, i, i * 100) for i in range(6000)]
+    b = [(n % 3, n, n * 250) for n in range(2000)]
+    for k, x, _ in a + [r for r in b if r[1] % 2 == 0]:
+        o1[str(k)][0] += 1
+        o1[str(k)][1] += x
+    for k, x, ms in a + b:
+        key = (str(k), fmt_ts(ms - ms % 10000))
+        c, mx = o2.get(key, (0, -1))
+        o2[key] = (c + 1, max(mx, x))
+    o3 = collections.Counter(str(x % 3) for x in set(r[1] for r in a + b))
+    return ({k: (str(v[0]), str(v[1])) for k, v in o1.items()}, o2,
+            {k: (str(v),) for k, v in o3.items()})
+
+
+UNION_ROW = re.compile(r"^(o1|o2|o3)(?::\d+)?> ([+-][IUD])\[(.*)\]$")
+
+
+def union_results(text):
+    """(o1 and o3: final values per key from their changelogs, o2: windows) from print output;
+    a window printed twice, or a row kind other than +I in o2, is an error."""
+    o1, o2, o3 = {}, {}, {}
+    for line in text.splitlines():
+        m = UNION_ROW.match(line.strip())
+        if not m:
+            continue
+        sink, kind, cols = m.group(1), m.group(2), [x.strip() for x in m.group(3).split(",")]
+        if sink != "o2":
+            if kind in ("+I", "+U"):
+                (o1 if sink == "o1" else o3)[cols[0]] = tuple(cols[1:])
+            continue
+        check(kind == "+I", f"o2: row kind {kind}")
+        key = (cols[0], cols[1])
+        check(key not in o2, f"o2: window {key} printed twice")
+        o2[key] = (int(cols[2]), int(cols[3]))
+    return o1, o2, o3
+
+
+@case("SQL: UNION ALL in a subquery under GROUP BY, in a view under a TUMBLE window (INT and BIGINT widened, rowtime through the union), UNION under GROUP BY, parallelism 1 and 2, equal an independent computation")
+def sql_union():
+    path = union_script()
+    want1, want2, want3 = union_expected()
+    for par in (1, 2):
+        r = run(path, f"parallelism.default={par}")
+        got1, got2, got3 = union_results(r.stdout)
+        check(got1 == want1, f"parallelism {par}: o1 {got1}, want {want1}")
+        check(got3 == want3, f"parallelism {par}: o3 (UNION) {got3}, want {want3}")
+        check(len(got2) == len(want2), f"parallelism {par}: {len(got2)} windows, want {len(want2)}")
+        for k, v in want2.items():
+            check(got2.get(k) == v, f"parallelism {par}: window {k}: {got2.get(k)}, want {v}")
+    # EXPLAIN prints the plan: one union operator per query, read by the aggregation's calc
+    ex = os.path.join(WORK, "union_explain.sql")
+    with open(ex, "w") as f:
+        f.write(UNION_SQL.split("EXECUTE STATEMENT SET BEGIN")[0] +
+                "EXPLAIN INSERT INTO o1 SELECT k, COUNT(*), SUM(x) FROM (SELECT id % 5 AS k, id AS x "
+                "FROM a UNION ALL SELECT n % 3, n FROM b WHERE n % 2 = 0) GROUP BY k;\n")
+    r = run(ex)
+    ops = json.loads(r.stdout)["operators"]
+    unions = [o for o in ops if o["type"] == "union"]
+    check(len(unions) == 1 and len(unions[0]["inputs"]) == 2, f"EXPLAIN: unions {unions}")
+    check(any(o.get("input") == unions[0]["id"] for o in ops), "EXPLAIN: nothing reads the union")
+
+
 @case("bad input: malformed plan, unknown option, type error, corrupted metadata give specific errors")
 def errors():
     cases = [
@@ -583,7 +685,7 @@ if __name__ == "__main__":
     only = sys.argv[1:]
     for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
                incremental_retention, late_rows, idleness, config_and_cancel, savepoint_options,
-               sql_sensor_aggregates, sql_decimal38, sql_nexmark, errors]:
+               sql_sensor_aggregates, sql_decimal38, sql_nexmark, sql_union, errors]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)

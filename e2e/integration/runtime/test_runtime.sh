@@ -2,7 +2,8 @@
 # test_runtime.sh - acceptance tests of the runtime engine (issue 6) with the real `weir run`
 # binary, real RocksDB and real files: exact window results at parallelism 1 and 4, SIGKILL and
 # restore from checkpoints, savepoints with the same, a regenerated and a rescaled plan,
-# incremental checkpoints and retention, and specific errors for bad input.
+# incremental checkpoints and retention, SQL scripts (UNION ALL inside queries among them) checked
+# against independent computations, and specific errors for bad input.
 # Needs no Kubernetes; it lives in the integration tier because it runs the real processes.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)

@@ -164,6 +164,118 @@ static void test_errors(void **state)
         WEIR_EINVAL, "$.operators[1].parallelism");
 }
 
+/* A second source: (a, b, t2) with the given types of a and b, at parallelism `par`. */
+#define SRC2(ta, tb, par)                                                                          \
+    "{\"id\":\"src2\",\"type\":\"source\",\"parallelism\":" par ",\"connector\":\"datagen\","      \
+    "\"options\":{\"number-of-rows\":\"5\"},\"schema\":[{\"name\":\"a\",\"type\":\"" ta "\"},"     \
+    "{\"name\":\"b\",\"type\":\"" tb "\"},{\"name\":\"t2\",\"type\":\"TIMESTAMP(3)\"}]}"
+#define WM2        "{\"id\":\"wm2\",\"type\":\"watermark\",\"input\":\"src2\",\"rowtime\":\"t2\"}"
+#define UNION(...) "{\"id\":\"u\",\"type\":\"union\",\"inputs\":[" __VA_ARGS__ "]}"
+#define UWIN                                                                                       \
+    "{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"u\",\"rowtime\":\"t\","             \
+    "\"keys\":[\"k\"],\"window\":{\"kind\":\"tumble\",\"sizeMs\":1000},\"aggregates\":["           \
+    "{\"fn\":\"COUNT\",\"arg\":null,\"name\":\"c\"}]}"
+
+/* A union: several inputs with the same column types; names from the first, nullable when any
+ * input is, rowtime when every input has it; uids derived from the inputs' in order, the
+ * inputs' own uids as without the union. */
+static void test_union(void **state)
+{
+    (void)state;
+    rt_plan *p = load_ok(PLAN(SRC "," WM "," SRC2("INT NOT NULL", "BIGINT", "1") "," WM2 "," UNION(
+                             "\"wm\",\"wm2\"") "," UWIN "," SINK("win")),
+                         1);
+    const rt_plan_op *u = &p->ops[4];
+    assert_int_equal(u->type, RT_OP_UNION);
+    assert_int_equal(u->input, -1);
+    assert_int_equal(u->ninputs, 2);
+    assert_int_equal(u->inputs[0], 1);
+    assert_int_equal(u->inputs[1], 3);
+    assert_int_equal(u->parallelism, 1);
+    assert_int_equal(u->out->ncols, 3);
+    assert_string_equal(u->out->names[0], "k"); /* the first input's names */
+    assert_string_equal(u->out->names[2], "t");
+    assert_int_equal(u->out->types[0].nullable, 1); /* INT and INT NOT NULL */
+    assert_true(u->out->types[2].rowtime);          /* a watermark in both inputs */
+    assert_int_equal(rt_plan_consumers(p, 1), 1);
+    assert_int_equal(p->ops[5].partition, RT_PART_HASH);
+    assert_string_equal(rt_op_type_name(u->type), "union");
+    char uid_u[33], uid_win[33], uid_wm[33];
+    memcpy(uid_u, u->uid, 33);
+    memcpy(uid_win, p->ops[5].uid, 33);
+    memcpy(uid_wm, p->ops[1].uid, 33);
+    rt_plan_free(p);
+    /* the first input keeps the uid it has without the union */
+    p = load_ok(PLAN(SRC "," WM "," WIN("") "," SINK("win")), 1);
+    assert_string_equal(p->ops[1].uid, uid_wm);
+    rt_plan_free(p);
+    /* the same plan again: the same uids; the inputs swapped: another union */
+    p = load_ok(PLAN(SRC "," WM "," SRC2("INT NOT NULL", "BIGINT", "1") "," WM2 "," UNION(
+                    "\"wm\",\"wm2\"") "," UWIN "," SINK("win")),
+                1);
+    assert_string_equal(p->ops[4].uid, uid_u);
+    assert_string_equal(p->ops[5].uid, uid_win);
+    rt_plan_free(p);
+    p = load_ok(PLAN(SRC "," WM "," SRC2("INT NOT NULL", "BIGINT", "1") "," WM2 "," UNION(
+                    "\"wm2\",\"wm\"") ",{\"id\":\"c\",\"type\":\"calc\",\"input\":\"u\"},"
+                                      "{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":"
+                                      "\"c\",\"rowtime\":"
+                                      "\"t2\",\"keys\":[\"a\"],\"window\":{\"kind\":\"tumble\","
+                                      "\"sizeMs\":1000},"
+                                      "\"aggregates\":[]}," SINK("win")),
+                1);
+    assert_string_not_equal(p->ops[4].uid, uid_u);
+    assert_string_equal(p->ops[4].out->names[0], "a");
+    assert_int_equal(p->ops[4].out->types[0].nullable, 1);
+    assert_int_equal(p->ops[5].partition, RT_PART_FORWARD); /* by subtask, never chained */
+    rt_plan_free(p);
+    /* one input without a watermark: no rowtime; the same input twice is two edges */
+    p = load_ok(PLAN(SRC "," WM "," SRC2("INT", "BIGINT",
+                                         "2") "," UNION("\"wm\",\"src2\",\"wm\"") "," SINK("u")),
+                1);
+    assert_false(p->ops[3].out->types[2].rowtime);
+    assert_int_equal(p->ops[3].parallelism, 0); /* inputs at 1 and 2 */
+    assert_int_equal(p->ops[4].partition, RT_PART_REBALANCE);
+    assert_int_equal(rt_plan_consumers(p, 1), 2);
+    rt_plan_free(p);
+}
+
+static void test_union_errors(void **state)
+{
+    (void)state;
+    bad(PLAN(SRC "," WM "," SRC2("INT", "BIGINT", "1") "," UNION("\"wm\",\"nope\"") "," SINK("u")),
+        WEIR_EINVAL, "$.operators[3].inputs[1]: no earlier operator has id 'nope'");
+    bad(PLAN(SRC "," WM "," SRC2("INT", "STRING", "1") "," UNION("\"wm\",\"src2\"") "," SINK("u")),
+        WEIR_ETYPE,
+        "$.operators[3].inputs[1]: column 1 ('b') of 'src2' is STRING but BIGINT in "
+        "'wm' (the first input); the inputs of a union need the same column types");
+    bad(PLAN(SRC "," WM "," SRC2("INT", "BIGINT",
+                                 "1") "," UNION("\"wm\",\"src2\"") "," UWIN "," SINK("win")),
+        WEIR_EINVAL, "$.operators[4].rowtime: 't' is not an event-time attribute");
+    bad(PLAN(SRC ",{\"id\":\"c\",\"type\":\"calc\",\"input\":\"src\",\"projection\":[{\"name\":"
+                 "\"k\",\"expr\":{\"kind\":\"column\",\"index\":0}}]}," UNION(
+                     "\"src\",\"c\"") "," SINK("u")),
+        WEIR_ETYPE,
+        "$.operators[2].inputs[1]: 'c' has 1 columns but 'src' (the first input) has 3");
+    bad(PLAN(SRC "," UNION("\"src\"") "," SINK("u")), WEIR_EPARSE,
+        "$.operators[1].inputs: expected an array of at least two ids");
+    bad(PLAN(SRC ",{\"id\":\"u\",\"type\":\"union\",\"input\":\"src\"}," SINK("u")), WEIR_EPARSE,
+        "$.operators[1].input: a union reads \"inputs\"");
+    bad(PLAN(SRC ",{\"id\":\"u\",\"type\":\"union\",\"parallelism\":2,\"inputs\":[\"src\","
+                 "\"src\"]}," SINK("u")),
+        WEIR_EPARSE, "$.operators[1].parallelism: a union has no parallelism");
+    bad(PLAN(SRC "," SINK("src") "," UNION("\"src\",\"out\"") "," SINK("u")), WEIR_EINVAL,
+        "$.operators[2].inputs[1]: 'out' is a sink and has no output");
+    bad(PLAN(SRC "," SRC2("INT", "BIGINT", "2") "," UNION(
+            "\"src\",\"src2\"") ","
+                                "{\"id\":\"s\",\"type\":\"sink\",\"input\":\"u\",\"connector\":"
+                                "\"print\","
+                                "\"partition\":\"forward\"}"),
+        WEIR_EINVAL, "inputs of union 'u' run at different ones");
+    bad(PLAN(SRC "," SRC2("INT", "BIGINT", "1") "," UNION("\"src\",\"src2\"")), WEIR_EINVAL,
+        "the output of 'u' goes nowhere");
+}
+
 static void test_example_file(void **state)
 {
     (void)state;
@@ -179,9 +291,9 @@ static void test_example_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_example_file),
+        cmocka_unit_test(test_valid),        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_example_file), cmocka_unit_test(test_union),
+        cmocka_unit_test(test_union_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /*
  * test_sql.c - the SQL front end: the seeds' scripts and the feature scripts compile (or check,
  * with Kafka/Iceberg noted as known-later connectors); operator uids are stable when a script is
- * recompiled and survive changes elsewhere; and a table of bad scripts, each failing with
- * file:line:col, the offending token or construct, and what was expected.
+ * recompiled and survive changes elsewhere; UNION [ALL] inside queries; and a table of bad scripts,
+ * each failing with file:line:col, the offending token or construct, and what was expected.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,8 +141,10 @@ static const bad bads[] = {
     {TABLES "INSERT INTO o SELECT k, CAST(v AS) FROM s;", ")", "expected a type name"},
     {TABLES "INSERT INTO o SELECT k, CASE WHEN v > 1 THEN 1 FROM s;", "FROM", "expected END"},
     {TABLES "INSERT INTO o SELECT k, v FROM s WHERE v BETWEEN 1;", ";", "expected AND"},
-    {TABLES "INSERT INTO o SELECT k, v FROM s UNION SELECT k, v FROM s;", "SELECT k, v FROM s;",
-     "only UNION ALL is supported"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s INTERSECT SELECT k, v FROM s;", "INTERSECT",
+     "INTERSECT is not supported yet"},
+    {TABLES "INSERT INTO o SELECT k, v FROM s EXCEPT SELECT k, v FROM s;", "EXCEPT",
+     "EXCEPT is not supported yet"},
     {TABLES "INSERT INTO o WITH RECURSIVE r AS (SELECT k, v FROM s) SELECT k, v FROM r;",
      "RECURSIVE", "WITH RECURSIVE is not supported"},
     {TABLES "INSERT INTO o WITH r AS SELECT k, v FROM s SELECT k, v FROM r;", "SELECT k, v FROM s",
@@ -165,9 +167,24 @@ static const bad bads[] = {
     {TABLES "INSERT INTO o VALUES (1, 2) (3, 4);", "(3, 4)", "expected ';' after the statement"},
     {TABLES "INSERT INTO o SELECT k, v FROM s UNION ALL SELECT k FROM s;", "SELECT k FROM s;",
      "UNION ALL: this branch produces 1 columns, the first produces 2"},
-    {TABLES "INSERT INTO o SELECT k, c FROM (SELECT k, v AS c FROM s UNION ALL SELECT k, v FROM "
-            "s) u;",
-     "SELECT k, v FROM s)", "UNION ALL is supported only as the query of an INSERT"},
+    {TABLES "INSERT INTO o SELECT k, c FROM (SELECT k, v AS c FROM s UNION ALL SELECT k, "
+            "CAST(k AS STRING) FROM s) u;",
+     "CAST(k AS STRING)",
+     "UNION ALL: column 2 ('EXPR$1') is STRING in this branch but BIGINT in the branches "
+     "before, and they have no common type"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM (SELECT k, v FROM s UNION ALL SELECT k FROM "
+            "s) GROUP BY k;",
+     "SELECT k FROM s)", "UNION ALL: this branch produces 1 columns, the first produces 2"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM (SELECT k, v FROM s UNION SELECT k, ts FROM "
+            "s) GROUP BY k;",
+     "ts FROM", "UNION: column 2 ('ts') is TIMESTAMP_LTZ(3) in this branch but BIGINT"},
+    {TABLES "CREATE VIEW w AS SELECT k, ts FROM s UNION ALL SELECT k, CAST(ts AS TIMESTAMP_LTZ(3)) "
+            "FROM s WHERE k > 1; INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE w, "
+            "DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end;",
+     "ts), INTERVAL", "DESCRIPTOR(ts): 'ts' is not a time attribute"},
+    {TABLES "INSERT INTO o WITH u AS (SELECT k, v FROM s UNION ALL SELECT v, k, k FROM s) SELECT "
+            "k, SUM(v) FROM u GROUP BY k;",
+     "SELECT v, k, k", "UNION ALL: this branch produces 3 columns, the first produces 2"},
     {TABLES "INSERT INTO o SELECT k, v FROM s UNION ALL SELECT k, CAST(k AS STRING) FROM s;",
      "CAST(k AS STRING)", "column 2: cannot insert"},
     {TABLES "INSERT INTO o SELECT k, v FROM TABLE(SESSION(TABLE s, DESCRIPTOR(ts), INTERVAL \'1\' "
@@ -278,6 +295,147 @@ static void test_union_all(void **state)
     json_decref(one);
     json_decref(two);
     json_decref(viewed);
+}
+
+#define TABLE2                                                                                     \
+    "CREATE TABLE s2 (a BIGINT, b INT, ms BIGINT, ts AS TO_TIMESTAMP_LTZ(ms, 3), WATERMARK FOR "   \
+    "ts AS ts - INTERVAL '2' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '10');"
+
+/* The operator of type `type` in a plan (the only one: fails on a second). */
+static json_t *only_op(json_t *plan, const char *type)
+{
+    json_t *found = NULL, *op;
+    size_t i;
+    json_array_foreach(json_object_get(plan, "operators"), i, op)
+    {
+        if (strcmp(json_string_value(json_object_get(op, "type")), type) != 0)
+            continue;
+        assert_null(found);
+        found = op;
+    }
+    assert_non_null(found);
+    return found;
+}
+
+/* The operator whose "input" is `id`. */
+static json_t *consumer_of(json_t *plan, const char *id)
+{
+    json_t *op;
+    size_t i;
+    json_array_foreach(json_object_get(plan, "operators"), i, op)
+    {
+        const char *in = json_string_value(json_object_get(op, "input"));
+        if (in && strcmp(in, id) == 0)
+            return op;
+    }
+    fail_msg("nothing reads %s", id);
+    return NULL;
+}
+
+static void same_uids(json_t *a, json_t *b)
+{
+    char ua[32][33], ub[32][33];
+    uint32_t na = 0, nb = 0;
+    uids(a, ua, &na);
+    uids(b, ub, &nb);
+    assert_int_equal(na, nb);
+    for (uint32_t k = 0; k < na; k++)
+        assert_string_equal(ua[k], ub[k]);
+}
+
+/* UNION ALL inside a query: one union operator read by the aggregation, branches widened to
+ * the common column types (INT and BIGINT: BIGINT, a cast on the INT branch); in a CTE as in a
+ * view; under a window TVF through a view whose branches both have the rowtime; UNION
+ * (DISTINCT) as a union and a distinct group_aggregate. Recompiled: the same uids; the scan of
+ * the first branch keeps the uids it has without the union. */
+static void test_union_inside(void **state)
+{
+    (void)state;
+    const char *grouped = TABLES TABLE2
+        "INSERT INTO o SELECT x, COUNT(*) FROM (SELECT k AS x FROM s UNION ALL SELECT a FROM s2 "
+        "WHERE b > 0) GROUP BY x;";
+    json_t *p = compile(grouped), *p2 = compile(grouped);
+    same_uids(p, p2);
+    json_t *u = only_op(p, "union");
+    json_t *inputs = json_object_get(u, "inputs");
+    assert_int_equal(json_array_size(inputs), 2);
+    json_t *cast = NULL, *op;
+    size_t i;
+    json_array_foreach(json_object_get(p, "operators"), i, op)
+    {
+        if (!strcmp(json_string_value(json_object_get(op, "id")),
+                    json_string_value(json_array_get(inputs, 0))))
+            cast = op;
+    }
+    assert_non_null(cast); /* the INT branch is cast to BIGINT */
+    char *ct = json_dumps(cast, JSON_COMPACT);
+    assert_non_null(strstr(ct, "\"fn\":\"CAST\""));
+    assert_non_null(strstr(ct, "\"type\":\"BIGINT\""));
+    free(ct);
+    json_t *pre = consumer_of(p, json_string_value(json_object_get(u, "id")));
+    json_t *agg = consumer_of(p, json_string_value(json_object_get(pre, "id")));
+    assert_string_equal(json_string_value(json_object_get(agg, "type")), "group_aggregate");
+    /* the scan of s: the uids of the same scan without the union */
+    json_t *plain = compile(TABLES "INSERT INTO o SELECT k, COUNT(*) FROM s GROUP BY k;");
+    char ua[32][33], ub[32][33];
+    uint32_t na = 0, nb = 0;
+    uids(p, ua, &na);
+    uids(plain, ub, &nb);
+    for (uint32_t k = 0; k < 3; k++) /* source, computed columns, watermark */
+        assert_string_equal(ua[k], ub[k]);
+    json_decref(plain);
+    json_decref(p);
+    json_decref(p2);
+
+    /* a CTE plans as the equivalent view */
+    json_t *cte = compile(TABLES "INSERT INTO o WITH u AS (SELECT k, v FROM s UNION ALL SELECT k, "
+                                 "v FROM s WHERE k > 3) SELECT k, SUM(v) FROM u GROUP BY k;");
+    json_t *view = compile(TABLES "CREATE VIEW u AS SELECT k, v FROM s UNION ALL SELECT k, v FROM "
+                                  "s WHERE k > 3; INSERT INTO o SELECT k, SUM(v) FROM u GROUP BY "
+                                  "k;");
+    same_uids(cte, view);
+    u = only_op(cte, "union");
+    assert_int_equal(json_array_size(json_object_get(u, "inputs")), 2);
+    json_decref(cte);
+    json_decref(view);
+
+    /* a window TVF over a view of two tables with watermarks: the rowtime survives */
+    const char *windowed =
+        TABLES TABLE2 "CREATE VIEW w AS SELECT k, ts FROM s UNION ALL SELECT b AS k, ts FROM s2;"
+                      "INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE w, DESCRIPTOR(ts), "
+                      "INTERVAL '1' MINUTE)) GROUP BY window_start, window_end, k;";
+    p = compile(windowed);
+    p2 = compile(windowed);
+    same_uids(p, p2);
+    u = only_op(p, "union");
+    pre = consumer_of(p, json_string_value(json_object_get(u, "id")));
+    agg = consumer_of(p, json_string_value(json_object_get(pre, "id")));
+    assert_string_equal(json_string_value(json_object_get(agg, "type")), "window_aggregate");
+    json_decref(p);
+    json_decref(p2);
+
+    /* UNION: a union, then DISTINCT over it, then the rest with UNION ALL */
+    p = compile(TABLES "INSERT INTO o SELECT k, COUNT(*) FROM (SELECT k FROM s UNION SELECT k "
+                       "FROM s WHERE k > 1 UNION ALL SELECT k + 1 FROM s) GROUP BY k;");
+    size_t unions = 0;
+    json_t *first = NULL;
+    json_array_foreach(json_object_get(p, "operators"), i, op)
+    {
+        if (strcmp(json_string_value(json_object_get(op, "type")), "union") != 0)
+            continue;
+        if (!unions++)
+            first = op;
+    }
+    assert_int_equal(unions, 2);
+    json_t *d = consumer_of(p, json_string_value(json_object_get(first, "id")));
+    assert_string_equal(json_string_value(json_object_get(d, "type")), "group_aggregate");
+    assert_int_equal(json_array_size(json_object_get(d, "aggregates")), 0);
+    json_decref(p);
+    /* at the top of an INSERT too: one sink */
+    p = compile(TABLES "INSERT INTO o SELECT k, v FROM s UNION SELECT k, v FROM s WHERE k > 1;");
+    only_op(p, "sink");
+    only_op(p, "union");
+    json_decref(p);
 }
 
 /* WITH queries: scoped to their query (and every UNION ALL branch), a later one sees the
@@ -520,11 +678,12 @@ static void test_bad_scripts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scripts),   cmocka_unit_test(test_uids),
-        cmocka_unit_test(test_union_all), cmocka_unit_test(test_with),
-        cmocka_unit_test(test_distinct),  cmocka_unit_test(test_values),
-        cmocka_unit_test(test_like),      cmocka_unit_test(test_count_distinct),
-        cmocka_unit_test(test_decimal38), cmocka_unit_test(test_bad_scripts),
+        cmocka_unit_test(test_scripts),        cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_union_all),      cmocka_unit_test(test_union_inside),
+        cmocka_unit_test(test_with),           cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_values),         cmocka_unit_test(test_like),
+        cmocka_unit_test(test_count_distinct), cmocka_unit_test(test_decimal38),
+        cmocka_unit_test(test_bad_scripts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
