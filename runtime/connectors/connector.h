@@ -36,6 +36,16 @@ typedef struct rt_source_ops {
     int (*create)(const rt_schema *schema, const json_t *options, uint32_t subtask,
                   uint32_t parallelism, void **self, weir_error *err);
     /*
+     * Optional: projection push-down (Flink's SupportsProjectionPushDown); NULL when the
+     * connector does not support it, and the plan loader then refuses a source "projection".
+     * As create(), but each row holds only the `nproj` columns `proj` (distinct indexes into
+     * `schema`, the table's declared columns, in output order). The options still describe every
+     * declared column, and the projected columns get exactly the values create() would give them.
+     */
+    int (*create_projected)(const rt_schema *schema, const uint32_t *proj, uint32_t nproj,
+                            const json_t *options, uint32_t subtask, uint32_t parallelism,
+                            void **self, weir_error *err);
+    /*
      * Appends up to b->cap - b->n rows to `b`. Returns RT_SOURCE_MORE or RT_SOURCE_END, or a
      * negative error. When nothing is available (rate limit, no data yet) it returns
      * RT_SOURCE_MORE with no rows and sets *idle_ms to how long the caller may sleep.

@@ -6,6 +6,10 @@
  * exactly the rows an unfailed run would have produced. docs/connectors.md documents the
  * formula; runtime/connectors/tests/datagen_model.py recomputes it independently.
  *
+ * Projection push-down: a projected source keeps the configuration of every declared field (a
+ * sequence field it does not produce still bounds the rows) and generates only the projected
+ * ones, each with its declared position in the formula, so its values are the unprojected ones.
+ *
  * Rows: with `number-of-rows` N (or a sequence field, which bounds N by its length) the global
  * indexes [0, N) are split into contiguous ranges, subtask k of p taking [k*N/p, (k+1)*N/p).
  * Unbounded, subtask k emits k, k+p, k+2p, ... `rows-per-second` is the whole source's rate,
@@ -47,8 +51,10 @@ typedef struct field {
 } field;
 
 typedef struct datagen {
-    field *f;
+    field *f; /* every declared field */
     uint32_t nf;
+    uint32_t *out; /* output column j is field out[j] */
+    uint32_t nout;
     uint64_t seed;
     bool bounded;
     uint64_t next, end; /* bounded: global indexes [next, end); unbounded: next = local j */
@@ -233,6 +239,7 @@ static void dg_destroy(void *self)
     if (!g)
         return;
     free(g->f);
+    free(g->out);
     free(g);
 }
 
@@ -243,18 +250,34 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int dg_create(const rt_schema *schema, const json_t *options, uint32_t subtask,
-                     uint32_t parallelism, void **self, weir_error *err)
+static int dg_create_projected(const rt_schema *schema, const uint32_t *proj, uint32_t nproj,
+                               const json_t *options, uint32_t subtask, uint32_t parallelism,
+                               void **self, weir_error *err)
 {
     int rc = 0;
     datagen *g = calloc(1, sizeof(*g));
     if (!g)
         return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     g->nf = schema->ncols;
-    g->f = calloc(g->nf, sizeof(field));
-    if (!g->f) {
+    g->f = calloc(g->nf ? g->nf : 1, sizeof(field));
+    g->nout = proj ? nproj : schema->ncols;
+    g->out = calloc(g->nout ? g->nout : 1, sizeof(uint32_t));
+    if (!g->f || !g->out) {
         rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
         goto fail;
+    }
+    if (proj && nproj == 0) {
+        rc = weir_error_set(err, WEIR_EINVAL, "a projection needs at least one column");
+        goto fail;
+    }
+    for (uint32_t j = 0; j < g->nout; j++) {
+        g->out[j] = proj ? proj[j] : j;
+        if (g->out[j] >= g->nf) {
+            rc = weir_error_set(err, WEIR_EINVAL,
+                                "projected column %u is out of range (the table has %u)", g->out[j],
+                                g->nf);
+            goto fail;
+        }
     }
     for (uint32_t i = 0; i < g->nf; i++) {
         field *f = &g->f[i];
@@ -379,10 +402,11 @@ fail:
 
 static const char hexd[] = "0123456789abcdef";
 
-static int gen_value(datagen *g, uint32_t fi, uint64_t i, rt_batch *b, uint32_t row)
+/* Field `fi` (its declared position) of global row `i` into output column `oc` of `b`. */
+static int gen_value(datagen *g, uint32_t fi, uint32_t oc, uint64_t i, rt_batch *b, uint32_t row)
 {
     field *f = &g->f[fi];
-    rt_col *c = &b->cols[fi];
+    rt_col *c = &b->cols[oc];
     if (f->null_rate > 0 && unit(rnd(g->seed, fi, 1, i)) < f->null_rate) {
         c->null[row] = 1;
         if (rt_type_phys(f->type) == RT_PHYS_STR)
@@ -493,8 +517,8 @@ static int dg_poll(void *self, rt_batch *b, int64_t *idle_ms, weir_error *err)
     for (uint64_t k = 0; k < want; k++) {
         uint64_t i = g->bounded ? g->next : g->subtask + g->next * (uint64_t)g->parallelism;
         uint32_t row = b->n;
-        for (uint32_t fi = 0; fi < g->nf; fi++)
-            if (gen_value(g, fi, i, b, row))
+        for (uint32_t oc = 0; oc < g->nout; oc++)
+            if (gen_value(g, g->out[oc], oc, i, b, row))
                 return weir_error_set(err, WEIR_ENOMEM, "out of memory");
         b->kind[row] = RT_INSERT;
         b->n++;
@@ -502,6 +526,12 @@ static int dg_poll(void *self, rt_batch *b, int64_t *idle_ms, weir_error *err)
     }
     g->tokens -= (double)want;
     return g->bounded && g->next >= g->end ? RT_SOURCE_END : RT_SOURCE_MORE;
+}
+
+static int dg_create(const rt_schema *schema, const json_t *options, uint32_t subtask,
+                     uint32_t parallelism, void **self, weir_error *err)
+{
+    return dg_create_projected(schema, NULL, 0, options, subtask, parallelism, self, err);
 }
 
 static json_t *dg_snapshot(void *self)
@@ -577,6 +607,7 @@ const rt_source_ops rt_datagen_source = {
     .rescale = dg_rescale,
     .name = "datagen",
     .create = dg_create,
+    .create_projected = dg_create_projected,
     .poll = dg_poll,
     .snapshot = dg_snapshot,
     .restore = dg_restore,

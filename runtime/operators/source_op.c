@@ -88,9 +88,7 @@ int rt_op_source_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t subtas
     s->op.vt = &source_vt;
     s->ops = rt_connector_source(pop->connector);
     weir_error e = {0};
-    int rc = s->ops
-                 ? s->ops->create(pop->out, pop->options, subtask, pop->parallelism, &s->self, &e)
-                 : WEIR_EUNSUPPORTED;
+    int rc = s->ops ? rt_plan_source_create(pop, subtask, &s->self, &e) : WEIR_EUNSUPPORTED;
     if (rc) {
         free(s);
         return weir_error_set(err, rc, "%s: %s", pop->path, e.msg);

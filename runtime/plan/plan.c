@@ -174,6 +174,10 @@ static int derive_uid(rt_plan *p, rt_plan_op *op)
                                        "options", "name",  "description", NULL};
     for (const char *const *s = skip; *s; s++)
         json_object_del(c, *s);
+    /* A source's projection is not part of its identity: its state (the position) does not
+     * depend on which columns it produces, so a query reading one more column restores. */
+    if (op->type == RT_OP_SOURCE)
+        json_object_del(c, "projection");
     char *text = json_dump_stable(c);
     json_decref(c);
     if (!text)
@@ -237,6 +241,77 @@ static int load_schema(const json_t *arr, const char *path, rt_schema **out, wei
 done:
     rt_schema_free(s);
     return rc;
+}
+
+/* A source's optional "projection" (push-down): distinct indexes into its declared schema, in
+ * output order. Sets op->out to those columns (all declared ones without a projection). */
+static int load_source_projection(rt_plan_op *op, const rt_source_ops *so, const char *path,
+                                  weir_error *err)
+{
+    int rc = 0;
+    const rt_schema *d = op->declared;
+    const json_t *pj = json_object_get(op->json, "projection");
+    if (pj) {
+        if (!json_is_array(pj) || json_array_size(pj) == 0)
+            FAIL(WEIR_EPARSE,
+                 "%s.projection: expected a non-empty array of declared column indexes", path);
+        if (!so->create_projected)
+            FAIL(WEIR_EUNSUPPORTED,
+                 "%s.projection: connector '%s' does not support projection push-down", path,
+                 op->connector);
+        if (json_array_size(pj) > d->ncols)
+            FAIL(WEIR_EINVAL, "%s.projection: %zu columns, but the schema declares only %u", path,
+                 json_array_size(pj), d->ncols);
+        op->nscan_cols = (uint32_t)json_array_size(pj);
+        op->scan_cols = calloc(op->nscan_cols, sizeof(uint32_t));
+        if (!op->scan_cols)
+            FAIL(WEIR_ENOMEM, "out of memory");
+        for (uint32_t j = 0; j < op->nscan_cols; j++) {
+            json_t *v = json_array_get(pj, j);
+            if (!json_is_integer(v))
+                FAIL(WEIR_EPARSE, "%s.projection[%u]: expected the index of a declared column",
+                     path, j);
+            json_int_t x = json_integer_value(v);
+            if (x < 0 || x >= (json_int_t)d->ncols)
+                FAIL(WEIR_EINVAL,
+                     "%s.projection[%u]: column %lld out of range (the schema declares %u)", path,
+                     j, (long long)x, d->ncols);
+            for (uint32_t k = 0; k < j; k++)
+                if (op->scan_cols[k] == (uint32_t)x)
+                    FAIL(WEIR_EDUPLICATE,
+                         "%s.projection[%u]: column %lld ('%s') is already projected at [%u]", path,
+                         j, (long long)x, d->names[x], k);
+            op->scan_cols[j] = (uint32_t)x;
+        }
+    }
+    uint32_t n = op->scan_cols ? op->nscan_cols : d->ncols;
+    op->out = rt_schema_new(n);
+    if (!op->out)
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t c = op->scan_cols ? op->scan_cols[j] : j;
+        op->out->types[j] = d->types[c];
+        if (!(op->out->names[j] = strdup(d->names[c])))
+            FAIL(WEIR_ENOMEM, "out of memory");
+    }
+done:
+    return rc;
+}
+
+int rt_plan_source_create(const rt_plan_op *op, uint32_t subtask, void **self, weir_error *err)
+{
+    const rt_source_ops *so = rt_connector_source(op->connector);
+    if (!so)
+        return weir_error_set(err, WEIR_EUNSUPPORTED, "no source connector '%s'", op->connector);
+    if (op->scan_cols) {
+        if (!so->create_projected)
+            return weir_error_set(err, WEIR_EUNSUPPORTED,
+                                  "connector '%s' does not support projection push-down",
+                                  op->connector);
+        return so->create_projected(op->declared, op->scan_cols, op->nscan_cols, op->options,
+                                    subtask, op->parallelism, self, err);
+    }
+    return so->create(op->declared, op->options, subtask, op->parallelism, self, err);
 }
 
 static int load_options(rt_plan_op *op, const char *path, weir_error *err)
@@ -690,7 +765,7 @@ static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t defaul
     static const char *const common[] = {"id",    "type",      "uid",  "parallelism",
                                          "input", "partition", "name", "description"};
     static const char *const extra[6][8] = {
-        {"connector", "options", "schema", NULL},
+        {"connector", "options", "schema", "projection", NULL},
         {"projection", "filter", NULL},
         {"rowtime", "delayMs", "idleTimeoutMs", NULL},
         {"rowtime", "window", "keys", "aggregates", NULL},
@@ -742,16 +817,18 @@ static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t defaul
     switch (op->type) {
     case RT_OP_SOURCE: {
         snprintf(p, sizeof(p), "%s.schema", path);
-        if ((rc = load_schema(json_object_get(o, "schema"), p, &op->out, err)) ||
+        if ((rc = load_schema(json_object_get(o, "schema"), p, &op->declared, err)) ||
             (rc = load_options(op, path, err)))
             goto done;
-        if (!rt_connector_source(op->connector))
-            FAIL(WEIR_EUNSUPPORTED, "%s.connector: no source connector '%s'", path, op->connector);
-        /* Let the connector check its options now (subtask 0 is representative). */
         const rt_source_ops *so = rt_connector_source(op->connector);
+        if (!so)
+            FAIL(WEIR_EUNSUPPORTED, "%s.connector: no source connector '%s'", path, op->connector);
+        if ((rc = load_source_projection(op, so, path, err)))
+            goto done;
+        /* Let the connector check its options now (subtask 0 is representative). */
         void *self = NULL;
         weir_error ce = {0};
-        if ((rc = so->create(op->out, op->options, 0, op->parallelism, &self, &ce)))
+        if ((rc = rt_plan_source_create(op, 0, &self, &ce)))
             FAIL(rc, "%s.options: %s", path, ce.msg);
         so->destroy(self);
         break;
@@ -972,6 +1049,8 @@ void rt_plan_free(rt_plan *p)
         free(op->part_keys);
         free(op->inputs);
         rt_schema_free(op->out);
+        rt_schema_free(op->declared);
+        free(op->scan_cols);
         free(op->connector);
         json_decref(op->options);
         free(op->keys);

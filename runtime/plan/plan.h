@@ -79,6 +79,12 @@ typedef struct rt_plan_op {
     /* source / sink */
     char *connector;
     json_t *options; /* string -> string, without "connector" */
+    /* source: the declared columns ("schema"); `out` is the same unless the source has a
+     * "projection" (push-down): then `out` holds the declared columns scan_cols[0..nscan_cols),
+     * in that order. scan_cols is NULL without a projection. */
+    rt_schema *declared;
+    uint32_t *scan_cols;
+    uint32_t nscan_cols;
 
     /* calc: projection (array of expressions) and filter (NULL: none) */
     const json_t *projection;
@@ -122,6 +128,14 @@ int rt_plan_load_file(const char *path, uint32_t default_parallelism, rt_plan **
                       weir_error *err) WEIR_MUST_CHECK;
 
 void rt_plan_free(rt_plan *p);
+
+/*
+ * Creates subtask `subtask` of source operator `op`'s connector, producing op->out: with a
+ * projection through the connector's create_projected(), else create(). Returns the
+ * connector's error code with its message in err.
+ */
+int rt_plan_source_create(const rt_plan_op *op, uint32_t subtask, void **self,
+                          weir_error *err) WEIR_MUST_CHECK;
 
 /* Names for messages and the metadata ("source", "calc", ...; "hash", ...). */
 const char *rt_op_type_name(rt_op_type t);

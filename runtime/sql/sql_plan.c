@@ -1669,6 +1669,257 @@ static int compile_script(ctx *c, const sql_script *s, json_t **plan)
     return *plan ? 0 : weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
 }
 
+/* --- projection push-down ---------------------------------------------------------------------
+ *
+ * After planning, each source whose connector supports projection (create_projected) produces
+ * only the declared columns the job reads (Flink's SupportsProjectionPushDown). The pass works
+ * on the finished plan, loaded once to know every operator's columns:
+ *
+ *   1. A source is eligible when everything that reads its columns, directly or through
+ *      pass-through operators (watermark, calc without projection), is a calc or a watermark
+ *      without hash partitioning. Anything else (a sink, a union, an aggregation) reading it
+ *      keeps the source as it is.
+ *   2. Backwards over the plan, each operator's used output columns are collected from its
+ *      consumers: a sink or union uses all, a watermark its rowtime and what passes through, an
+ *      aggregation its keys, arguments and rowtime, a calc its filter and its projection items.
+ *      The items of a calc reading an eligible source's columns count only when the item's
+ *      output column is itself used (that is how an unread computed column drops out).
+ *   3. An eligible source that does not need every declared column gets "projection" (those
+ *      columns in declared order; at least one, for the row count), and the operators reading
+ *      its columns are renumbered; their unused projection items become typed NULL literals.
+ *      The source's uid does not include its projection (plan.c), and each renumbered reader
+ *      gets the uid it has without push-down as its explicit "uid", so push-down changes no
+ *      operator's uid.
+ */
+
+/* Marks the input columns expression `e` reads. */
+static void expr_refs(const json_t *e, bool *reads, uint32_t n)
+{
+    const char *kind = json_string_value(json_object_get(e, "kind"));
+    if (!kind)
+        return;
+    if (!strcmp(kind, "column")) {
+        json_t *ix = json_object_get(e, "index");
+        if (json_is_integer(ix) && json_integer_value(ix) >= 0 &&
+            json_integer_value(ix) < (json_int_t)n)
+            reads[json_integer_value(ix)] = true;
+    } else if (!strcmp(kind, "call")) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(e, "args"), i, a) expr_refs(a, reads, n);
+    }
+}
+
+/* Renumbers the column references of `e` in place (old index i -> map[i]). */
+static void expr_renumber(json_t *e, const int *map)
+{
+    const char *kind = json_string_value(json_object_get(e, "kind"));
+    if (!kind)
+        return;
+    if (!strcmp(kind, "column")) {
+        json_int_t i = json_integer_value(json_object_get(e, "index"));
+        json_object_set_new(e, "index", json_integer(map[i]));
+    } else if (!strcmp(kind, "call")) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(e, "args"), i, a) expr_renumber(a, map);
+    }
+}
+
+/* A renumbered copy (expressions may be shared between operators, so never in place). */
+static json_t *expr_renumbered(const json_t *e, const int *map)
+{
+    json_t *c = json_deep_copy(e);
+    if (c)
+        expr_renumber(c, map);
+    return c;
+}
+
+/* Rewrites operator `k` of `ops`, which reads the columns of a projected source; `map` gives
+ * the new index of each old input column (-1: dropped); `used` its used output columns. */
+static int renumber_reader(json_t *ops, const rt_plan_op *op, uint32_t k, const int *map,
+                           const bool *used)
+{
+    json_t *jo = json_array_get(ops, k);
+    if (op->type == RT_OP_WATERMARK) {
+        json_t *rt = json_object_get(jo, "rowtime");
+        if (json_is_integer(rt))
+            json_object_set_new(jo, "rowtime", json_integer(map[json_integer_value(rt)]));
+        return 0;
+    }
+    json_t *f = json_object_get(jo, "filter");
+    if (f && !json_is_null(f) && json_object_set_new(jo, "filter", expr_renumbered(f, map)))
+        return WEIR_ENOMEM;
+    json_t *proj = json_object_get(jo, "projection");
+    size_t j;
+    json_t *item;
+    json_array_foreach(proj, j, item)
+    {
+        json_t *e;
+        if (used[j])
+            e = expr_renumbered(json_object_get(item, "expr"), map);
+        else {
+            char tb[64];
+            rt_type t = op->out->types[j];
+            t.nullable = 1;
+            t.rowtime = 0;
+            t.proctime = 0;
+            e = jlit(rt_type_format(t, tb, sizeof(tb)), NULL);
+        }
+        if (!e)
+            return WEIR_ENOMEM;
+        json_t *ni = json_pack("{s:O, s:o}", "name", json_object_get(item, "name"), "expr", e);
+        if (!ni || json_array_set_new(proj, j, ni))
+            return WEIR_ENOMEM;
+    }
+    return 0;
+}
+
+static int push_projections(json_t *plan, const char *file, weir_error *err)
+{
+    json_t *ops = json_object_get(plan, "operators");
+    char *txt = json_dumps(plan, JSON_COMPACT);
+    rt_plan *p = NULL;
+    weir_error pe = {0};
+    if (!txt)
+        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+    int rc = rt_plan_load(txt, strlen(txt), file, 1, &p, &pe);
+    free(txt);
+    if (rc) /* the final check reports it */
+        return 0;
+    uint32_t n = p->nops;
+    int *root = calloc(n, sizeof(int));
+    bool *ok = calloc(n, sizeof(bool));
+    bool **used = calloc(n, sizeof(bool *));
+    int *map = NULL;
+    rc = 0;
+    if (!root || !ok || !used)
+        goto oom;
+    for (uint32_t k = 0; k < n; k++)
+        if (!(used[k] = calloc(p->ops[k].out->ncols + 1, sizeof(bool))))
+            goto oom;
+    /* 1. which operators carry a source's columns (root), and which sources are eligible */
+    for (uint32_t k = 0; k < n; k++) {
+        const rt_plan_op *op = &p->ops[k];
+        root[k] = -1;
+        if (op->type == RT_OP_SOURCE) {
+            const rt_source_ops *so = rt_connector_source(op->connector);
+            root[k] = (int)k;
+            ok[k] = so && so->create_projected && !op->scan_cols;
+            continue;
+        }
+        for (uint32_t i = 0; i < op->ninputs; i++)
+            if (root[op->inputs[i]] >= 0)
+                ok[root[op->inputs[i]]] = false;
+        if (op->input < 0 || root[op->input] < 0)
+            continue;
+        int s = root[op->input];
+        if ((op->type != RT_OP_CALC && op->type != RT_OP_WATERMARK) ||
+            op->partition == RT_PART_HASH)
+            ok[s] = false;
+        if (op->type == RT_OP_WATERMARK || (op->type == RT_OP_CALC && !op->projection))
+            root[k] = s;
+    }
+    /* 2. used output columns, from the consumers backwards */
+    for (uint32_t k = n; k-- > 0;) {
+        const rt_plan_op *op = &p->ops[k];
+        for (uint32_t i = 0; i < op->ninputs; i++)
+            for (uint32_t c = 0; c < p->ops[op->inputs[i]].out->ncols; c++)
+                used[op->inputs[i]][c] = true;
+        if (op->input < 0)
+            continue;
+        const rt_plan_op *in = &p->ops[op->input];
+        bool *r = used[op->input];
+        uint32_t w = in->out->ncols;
+        bool prunable = root[op->input] >= 0 && ok[root[op->input]];
+        switch (op->type) {
+        case RT_OP_CALC:
+            if (op->filter)
+                expr_refs(op->filter, r, w);
+            if (op->projection) {
+                for (size_t j = 0; j < json_array_size(op->projection); j++)
+                    if (!prunable || used[k][j])
+                        expr_refs(json_object_get(json_array_get(op->projection, j), "expr"), r, w);
+            } else
+                for (uint32_t c = 0; c < w; c++)
+                    r[c] |= used[k][c];
+            break;
+        case RT_OP_WATERMARK:
+            for (uint32_t c = 0; c < w; c++)
+                r[c] |= used[k][c];
+            r[op->rowtime] = true;
+            break;
+        case RT_OP_WINDOW_AGG:
+        case RT_OP_GROUP_AGG:
+            if (op->type == RT_OP_WINDOW_AGG)
+                r[op->rowtime] = true;
+            for (uint32_t i = 0; i < op->nkeys; i++)
+                r[op->keys[i]] = true;
+            for (uint32_t i = 0; i < op->naggs; i++)
+                if (op->aggs[i].arg >= 0)
+                    r[op->aggs[i].arg] = true;
+            break;
+        default: /* sinks write every column */
+            for (uint32_t c = 0; c < w; c++)
+                r[c] = true;
+            break;
+        }
+        for (uint32_t i = 0; i < op->npart_keys; i++)
+            r[op->part_keys[i]] = true;
+    }
+    /* 3. project and renumber */
+    for (uint32_t s = 0; s < n; s++) {
+        if (!ok[s])
+            continue;
+        uint32_t w = p->ops[s].out->ncols, kept = 0;
+        for (uint32_t c = 0; c < w; c++)
+            kept += used[s][c];
+        if (kept == w)
+            continue;
+        if (kept == 0) /* e.g. COUNT(*) alone: one column still counts the rows */
+            used[s][0] = true;
+        free(map);
+        if (!(map = calloc(w, sizeof(int))))
+            goto oom;
+        json_t *pj = json_array();
+        if (!pj)
+            goto oom;
+        int next = 0;
+        for (uint32_t c = 0; c < w; c++) {
+            map[c] = used[s][c] ? next++ : -1;
+            if (used[s][c] && json_array_append_new(pj, json_integer(c))) {
+                json_decref(pj);
+                goto oom;
+            }
+        }
+        if (json_object_set_new(json_array_get(ops, s), "projection", pj))
+            goto oom;
+        for (uint32_t k = s + 1; k < n; k++) {
+            if (p->ops[k].input < 0 || root[p->ops[k].input] != (int)s)
+                continue;
+            if (renumber_reader(ops, &p->ops[k], k, map, used[k]))
+                goto oom;
+            /* Its uid stays the one it has without push-down (derived uids chain, so the
+             * operators after it keep theirs too): reading one more column of a table, say in
+             * another INSERT of a statement set, changes no uid and every state restores. */
+            if (json_object_set_new(json_array_get(ops, k), "uid", json_string(p->ops[k].uid)))
+                goto oom;
+        }
+    }
+    goto done;
+oom:
+    rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
+done:
+    for (uint32_t k = 0; used && k < n; k++)
+        free(used[k]);
+    free(used);
+    free(root);
+    free(ok);
+    free(map);
+    rt_plan_free(p);
+    return rc;
+}
+
 static int compile(const char *text, size_t len, const char *filename, bool lenient, json_t **plan,
                    json_t **settings, json_t **notes, weir_error *err)
 {
@@ -1692,6 +1943,10 @@ static int compile(const char *text, size_t len, const char *filename, bool leni
     free(c.views);
     free(c.ctes);
     json_decref(c.ops);
+    if (!rc && json_array_size(c.notes) == 0 && (rc = push_projections(*plan, s->file, err))) {
+        json_decref(*plan);
+        *plan = NULL;
+    }
     if (!rc && json_array_size(c.notes) == 0) {
         /* The plan loader is the last check: it must accept what the planner made. */
         char *txt = json_dumps(*plan, JSON_COMPACT);

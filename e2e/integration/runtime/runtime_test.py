@@ -640,6 +640,36 @@ def sql_union():
     check(any(o.get("input") == unions[0]["id"] for o in ops), "EXPLAIN: nothing reads the union")
 
 
+@case("SQL: projection push-down: reading 2 of 5 datagen columns (a pruned sequence bounds the rows, random fields after pruned ones) gives the model's rows at parallelism 1 and 3")
+def sql_projection():
+    path = os.path.join(WORK, "projection.sql")
+    opts = {"seed": "9", "fields.id.kind": "sequence", "fields.id.start": "1",
+            "fields.id.end": "500", "fields.s.length": "8", "fields.k.min": "0",
+            "fields.k.max": "99", "fields.d.min": "0", "fields.d.max": "1",
+            "fields.v.min": "-1000", "fields.v.max": "1000"}
+    with open(path, "w") as f:
+        f.write("CREATE TABLE t (id BIGINT, s STRING, k INT, d DOUBLE, v BIGINT) WITH "
+                "('connector' = 'datagen', "
+                + ", ".join(f"'{k}' = '{v}'" for k, v in opts.items()) + ");\n"
+                "CREATE TABLE o (k INT, v BIGINT) WITH ('connector' = 'print');\n"
+                "INSERT INTO o SELECT k, v FROM t;\n")
+    plan = subprocess.run([WEIR, "sql", "--plan", path], capture_output=True, text=True,
+                          check=True)
+    src = [o for o in json.loads(plan.stdout)["operators"] if o["type"] == "source"]
+    check(len(src) == 1 and src[0].get("projection") == [2, 4],
+          f"source projection: {src[0].get('projection') if src else None}, want [2, 4]")
+    gen = datagen_model.Datagen(
+        [{"name": "id", "type": "BIGINT"}, {"name": "s", "type": "STRING"},
+         {"name": "k", "type": "INT"}, {"name": "d", "type": "DOUBLE"},
+         {"name": "v", "type": "BIGINT"}], opts)
+    want = sorted((str(gen.row(i)["k"]), str(gen.row(i)["v"])) for i in range(500))
+    for par in (1, 3):
+        r = run(path, f"parallelism.default={par}")
+        got = sorted((cols[0], cols[1]) for kind, cols in rows(r.stdout) if kind == "+I")
+        check(got == want, f"p={par}: {len(got)} rows, want {len(want)}; first difference: "
+              f"{next((g, w) for g, w in zip(got + [None] * 500, want) if g != w) if got != want else None}")
+
+
 @case("bad input: malformed plan, unknown option, type error, corrupted metadata give specific errors")
 def errors():
     cases = [
@@ -685,7 +715,8 @@ if __name__ == "__main__":
     only = sys.argv[1:]
     for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
                incremental_retention, late_rows, idleness, config_and_cancel, savepoint_options,
-               sql_sensor_aggregates, sql_decimal38, sql_nexmark, sql_union, errors]:
+               sql_sensor_aggregates, sql_decimal38, sql_nexmark, sql_union, sql_projection,
+               errors]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)

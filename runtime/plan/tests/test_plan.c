@@ -276,6 +276,76 @@ static void test_union_errors(void **state)
         "the output of 'u' goes nowhere");
 }
 
+/* A source with a projection (push-down): its output is the projected declared columns, its
+ * readers see those, and its uid does not depend on the projection. */
+#define PSRC(proj)                                                                                 \
+    "{\"id\":\"src\",\"type\":\"source\",\"connector\":\"datagen\",\"options\":{"                  \
+    "\"number-of-rows\":\"10\"},\"schema\":[{\"name\":\"k\",\"type\":\"INT\"},"                    \
+    "{\"name\":\"v\",\"type\":\"BIGINT\"},{\"name\":\"t\",\"type\":\"TIMESTAMP(3)\"}]" proj "}"
+#define PCALC                                                                                      \
+    "{\"id\":\"c\",\"type\":\"calc\",\"input\":\"src\",\"projection\":[{\"name\":\"x\","           \
+    "\"expr\":{\"kind\":\"column\",\"index\":1}}]}"
+
+static void test_source_projection(void **state)
+{
+    (void)state;
+    rt_plan *p = load_ok(PLAN(PSRC(",\"projection\":[2,0]") "," PCALC "," SINK("c")), 1);
+    const rt_plan_op *s = &p->ops[0];
+    assert_int_equal(s->nscan_cols, 2);
+    assert_int_equal(s->scan_cols[0], 2);
+    assert_int_equal(s->scan_cols[1], 0);
+    assert_int_equal(s->declared->ncols, 3);
+    assert_int_equal(s->out->ncols, 2);
+    assert_string_equal(s->out->names[0], "t");
+    assert_int_equal(s->out->types[0].kind, RT_TIMESTAMP);
+    assert_string_equal(s->out->names[1], "k");
+    assert_int_equal(s->out->types[1].kind, RT_INT);
+    /* the calc's column 1 is now k (INT) */
+    assert_int_equal(p->ops[1].out->types[0].kind, RT_INT);
+    char uid[33];
+    memcpy(uid, s->uid, sizeof(uid));
+    rt_plan_free(p);
+    /* the same source without a projection, or with another one, keeps its uid */
+    p = load_ok(PLAN(PSRC("") "," PCALC "," SINK("c")), 1);
+    assert_null(p->ops[0].scan_cols);
+    assert_int_equal(p->ops[0].out->ncols, 3);
+    assert_int_equal(p->ops[1].out->types[0].kind, RT_BIGINT);
+    assert_string_equal(p->ops[0].uid, uid);
+    rt_plan_free(p);
+    p = load_ok(PLAN(PSRC(",\"projection\":[1]") "," SINK("src")), 1);
+    assert_string_equal(p->ops[0].uid, uid);
+    assert_int_equal(p->ops[0].out->ncols, 1);
+    rt_plan_free(p);
+    /* a reader of a projected source sees only the projected columns */
+    bad(PLAN(PSRC(",\"projection\":[0]") "," PCALC "," SINK("c")), WEIR_EPARSE,
+        "$.operators[1].projection[0].expr.index: column index must be 0..0");
+    bad(PLAN(PSRC(",\"projection\":[0]") "," WM "," SINK("wm")), WEIR_EINVAL,
+        "$.operators[1].rowtime: no input column named 't'");
+}
+
+static void test_source_projection_errors(void **state)
+{
+    (void)state;
+    bad(PLAN(PSRC(",\"projection\":[]") "," SINK("src")), WEIR_EPARSE,
+        "$.operators[0].projection: expected a non-empty array of declared column indexes");
+    bad(PLAN(PSRC(",\"projection\":{}") "," SINK("src")), WEIR_EPARSE,
+        "$.operators[0].projection: expected a non-empty array");
+    bad(PLAN(PSRC(",\"projection\":[0,3]") "," SINK("src")), WEIR_EINVAL,
+        "$.operators[0].projection[1]: column 3 out of range (the schema declares 3)");
+    bad(PLAN(PSRC(",\"projection\":[-1]") "," SINK("src")), WEIR_EINVAL,
+        "$.operators[0].projection[0]: column -1 out of range");
+    bad(PLAN(PSRC(",\"projection\":[2,1,2]") "," SINK("src")), WEIR_EDUPLICATE,
+        "$.operators[0].projection[2]: column 2 ('t') is already projected at [0]");
+    bad(PLAN(PSRC(",\"projection\":[\"k\"]") "," SINK("src")), WEIR_EPARSE,
+        "$.operators[0].projection[0]: expected the index of a declared column");
+    bad(PLAN(PSRC(",\"projection\":[0,1,2,0]") "," SINK("src")), WEIR_EINVAL,
+        "$.operators[0].projection: 4 columns, but the schema declares only 3");
+    /* sinks have no projection */
+    bad(PLAN(PSRC("") ",{\"id\":\"out\",\"type\":\"sink\",\"input\":\"src\",\"connector\":"
+                      "\"print\",\"projection\":[0]}"),
+        WEIR_EPARSE, "$.operators[1]: unknown field 'projection'");
+}
+
 static void test_example_file(void **state)
 {
     (void)state;
@@ -291,9 +361,13 @@ static void test_example_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_example_file), cmocka_unit_test(test_union),
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_example_file),
+        cmocka_unit_test(test_union),
         cmocka_unit_test(test_union_errors),
+        cmocka_unit_test(test_source_projection),
+        cmocka_unit_test(test_source_projection_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

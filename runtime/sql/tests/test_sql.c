@@ -644,6 +644,194 @@ static void test_decimal38(void **state)
     json_decref(p);
 }
 
+/* --- projection push-down ------------------------------------------------------------------ */
+
+#define WIDE                                                                                       \
+    "CREATE TABLE w (a BIGINT, b INT, c STRING, d DOUBLE, e BIGINT) WITH ('connector' = "          \
+    "'datagen', 'number-of-rows' = '10');"                                                         \
+    "CREATE TABLE o2 (x BIGINT, y DOUBLE) WITH ('connector' = 'blackhole');"                       \
+    "CREATE TABLE o5 (a BIGINT, b INT, c STRING, d DOUBLE, e BIGINT) WITH ('connector' = "         \
+    "'blackhole');"
+
+/* The source's "projection" as text ("[0, 3]"), or "none". */
+static void source_projection(json_t *plan, char *buf, size_t size)
+{
+    json_t *pj = json_object_get(only_op(plan, "source"), "projection");
+    char *t = pj ? json_dumps(pj, JSON_COMPACT) : strdup("none");
+    snprintf(buf, size, "%s", t);
+    free(t);
+}
+
+/* Column indexes the expression reads, appended to buf as ",i". */
+static void refs(const json_t *e, char *buf, size_t size)
+{
+    const char *kind = json_string_value(json_object_get(e, "kind"));
+    if (kind && !strcmp(kind, "column"))
+        snprintf(buf + strlen(buf), size - strlen(buf), ",%lld",
+                 (long long)json_integer_value(json_object_get(e, "index")));
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(e, "args"), i, a) refs(a, buf, size);
+}
+
+static void test_projection_pushdown(void **state)
+{
+    (void)state;
+    char pj[128], r[128] = "";
+    /* two of five columns: the source produces those two, the calc reads them renumbered */
+    json_t *p = compile(WIDE "INSERT INTO o2 SELECT a, d FROM w;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "[0,3]");
+    json_t *calc = consumer_of(p, "source_w");
+    assert_string_equal(json_string_value(json_object_get(calc, "type")), "calc");
+    json_t *proj = json_object_get(calc, "projection");
+    refs(json_object_get(json_array_get(proj, 0), "expr"), r, sizeof(r));
+    refs(json_object_get(json_array_get(proj, 1), "expr"), r, sizeof(r));
+    assert_string_equal(r, ",0,1");
+    json_decref(p);
+    /* a filter's columns count; every column or SELECT *: no projection */
+    p = compile(WIDE "INSERT INTO o2 SELECT a, d FROM w WHERE e > 0;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "[0,3,4]");
+    json_decref(p);
+    p = compile(WIDE "INSERT INTO o2 SELECT a + b, d FROM w WHERE c <> '' AND e > 0;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "none");
+    json_decref(p);
+    p = compile(WIDE "INSERT INTO o5 SELECT * FROM w;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "none");
+    json_decref(p);
+    p = compile(WIDE "INSERT INTO o5 SELECT * FROM w WHERE a > 1;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "none");
+    json_decref(p);
+    /* an aggregation: its keys and arguments */
+    p = compile(WIDE "CREATE TABLE o3 (b INT, s DOUBLE) WITH ('connector' = 'blackhole');"
+                     "INSERT INTO o3 SELECT b, SUM(d) FROM w GROUP BY b;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "[1,3]");
+    json_decref(p);
+    /* a query reading no column still reads one, for the rows */
+    p = compile(WIDE "CREATE TABLE o4 (c BIGINT) WITH ('connector' = 'blackhole');"
+                     "INSERT INTO o4 SELECT CAST(1 AS BIGINT) FROM w;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "[0]");
+    json_decref(p);
+    /* through a subquery: columns the outer query does not read are dropped */
+    p = compile(WIDE "INSERT INTO o2 SELECT a, d FROM (SELECT a, c, d, e FROM w);");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "[0,3]");
+    json_decref(p);
+}
+
+static void test_projection_watermark_computed(void **state)
+{
+    (void)state;
+    char pj[128];
+    /* the watermark's rowtime column is kept though the query does not read it */
+    json_t *p = compile(WIDE "CREATE TABLE t (a BIGINT, b INT, ts TIMESTAMP(3), d DOUBLE, "
+                             "WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' "
+                             "= 'datagen', 'number-of-rows' = '10');"
+                             "INSERT INTO o2 SELECT a, d FROM t;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "[0,2,3]");
+    json_t *wm = only_op(p, "watermark");
+    assert_string_equal(json_string_value(json_object_get(wm, "input")), "source_t");
+    assert_string_equal(json_string_value(json_object_get(wm, "rowtime")), "ts");
+    json_decref(p);
+    /* computed columns: a needed one keeps the columns it reads (v for v2, ms for the rowtime
+     * ts); one nothing reads drops out with its columns */
+#define CC                                                                                         \
+    "CREATE TABLE cc (k INT, v BIGINT, ms BIGINT, x DOUBLE, ts AS TO_TIMESTAMP_LTZ(ms, 3), v2 AS " \
+    "v * 2, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', "         \
+    "'number-of-rows' = '10');"                                                                    \
+    "CREATE TABLE ok (k INT, y BIGINT) WITH ('connector' = 'blackhole');"                          \
+    "CREATE TABLE ox (k INT, y DOUBLE) WITH ('connector' = 'blackhole');"
+    p = compile(WIDE CC "INSERT INTO ok SELECT k, v2 FROM cc;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "[0,1,2]");
+    json_decref(p);
+    p = compile(WIDE CC "INSERT INTO ox SELECT k, x FROM cc;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "[0,2,3]");
+    /* the computed-column calc: v and v2 are unread, typed NULLs; ts reads ms (now column 1) */
+    json_t *calc = consumer_of(p, "source_cc");
+    json_t *proj = json_object_get(calc, "projection");
+    assert_int_equal(json_array_size(proj), 6);
+    json_t *v = json_object_get(json_array_get(proj, 1), "expr");
+    assert_string_equal(json_string_value(json_object_get(v, "kind")), "literal");
+    assert_string_equal(json_string_value(json_object_get(v, "type")), "BIGINT");
+    assert_true(json_is_null(json_object_get(v, "value")));
+    json_t *v2 = json_object_get(json_array_get(proj, 5), "expr");
+    assert_string_equal(json_string_value(json_object_get(v2, "kind")), "literal");
+    char r[64] = "";
+    refs(json_object_get(json_array_get(proj, 4), "expr"), r, sizeof(r));
+    assert_string_equal(r, ",1");
+    json_decref(p);
+    p = compile(WIDE CC "INSERT INTO ok SELECT k, v2 FROM cc WHERE x > 0;");
+    source_projection(p, pj, sizeof(pj));
+    assert_string_equal(pj, "none");
+    json_decref(p);
+#undef CC
+}
+
+/* A statement set reading different columns of one table scans it once, for their union; the
+ * source's uid does not depend on its projection. */
+static void test_projection_statement_set(void **state)
+{
+    (void)state;
+    char pj[128];
+    json_t *p = compile(WIDE "EXECUTE STATEMENT SET BEGIN INSERT INTO o2 SELECT a, d FROM w; "
+                             "INSERT INTO o2 SELECT e, d FROM w; END;");
+    source_projection(p, pj, sizeof(pj)); /* only_op: one source */
+    assert_string_equal(pj, "[0,3,4]");
+    json_decref(p);
+    json_t *two = compile(WIDE "INSERT INTO o2 SELECT a, d FROM w;");
+    json_t *three = compile(WIDE "INSERT INTO o2 SELECT a, d FROM w WHERE b > 0;");
+    json_t *all = compile(WIDE "INSERT INTO o5 SELECT * FROM w;");
+    char p2[64], p3[64], pa[64];
+    source_projection(two, p2, sizeof(p2));
+    source_projection(three, p3, sizeof(p3));
+    source_projection(all, pa, sizeof(pa));
+    assert_string_equal(p2, "[0,3]");
+    assert_string_equal(p3, "[0,1,3]");
+    assert_string_equal(pa, "none");
+    char u2[16][33], u3[16][33], ua[16][33];
+    uint32_t n2 = 0, n3 = 0, na = 0;
+    uids(two, u2, &n2);
+    uids(three, u3, &n3);
+    uids(all, ua, &na);
+    assert_string_equal(u2[0], u3[0]);
+    assert_string_equal(u2[0], ua[0]);
+    json_decref(two);
+    json_decref(three);
+    json_decref(all);
+    /* a second INSERT reading another column (before d, so the first's calc is renumbered)
+     * changes none of the first INSERT's uids: its aggregation's state restores */
+    json_t *one = compile(WIDE "INSERT INTO o2 SELECT a, SUM(d) FROM w GROUP BY a;");
+    json_t *both = compile(WIDE "EXECUTE STATEMENT SET BEGIN INSERT INTO o2 SELECT a, SUM(d) "
+                                "FROM w GROUP BY a; INSERT INTO o2 SELECT CAST(b AS BIGINT), d "
+                                "FROM w; END;");
+    source_projection(one, p2, sizeof(p2));
+    source_projection(both, p3, sizeof(p3));
+    assert_string_equal(p2, "[0,3]");
+    assert_string_equal(p3, "[0,1,3]");
+    char r[64] = "";
+    refs(json_object_get(
+             json_array_get(json_object_get(consumer_of(both, "source_w"), "projection"), 1),
+             "expr"),
+         r, sizeof(r));
+    assert_string_equal(r, ",2"); /* d, renumbered */
+    uids(one, u2, &n2);
+    uids(both, u3, &n3);
+    assert_true(n3 > n2);
+    for (uint32_t k = 0; k < n2; k++)
+        assert_string_equal(u2[k], u3[k]);
+    json_decref(one);
+    json_decref(both);
+}
+
 static void test_bad_scripts(void **state)
 {
     (void)state;
@@ -678,12 +866,20 @@ static void test_bad_scripts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scripts),        cmocka_unit_test(test_uids),
-        cmocka_unit_test(test_union_all),      cmocka_unit_test(test_union_inside),
-        cmocka_unit_test(test_with),           cmocka_unit_test(test_distinct),
-        cmocka_unit_test(test_values),         cmocka_unit_test(test_like),
-        cmocka_unit_test(test_count_distinct), cmocka_unit_test(test_decimal38),
+        cmocka_unit_test(test_scripts),
+        cmocka_unit_test(test_uids),
+        cmocka_unit_test(test_union_all),
+        cmocka_unit_test(test_union_inside),
+        cmocka_unit_test(test_with),
+        cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_like),
+        cmocka_unit_test(test_count_distinct),
+        cmocka_unit_test(test_decimal38),
         cmocka_unit_test(test_bad_scripts),
+        cmocka_unit_test(test_projection_pushdown),
+        cmocka_unit_test(test_projection_watermark_computed),
+        cmocka_unit_test(test_projection_statement_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
