@@ -14,14 +14,17 @@ namespace; run against the benchmark's control plane (bench/operator/run.sh leav
 import argparse
 import copy
 import json
-import subprocess
 import threading
 import time
+import os
 import urllib.error
 import urllib.request
 import sys
 
-GROUP = "/apis/flink.apache.org/v1beta1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (start_proxy: the same kubectl proxy the burst harness uses)
+
+GROUP = bench.GROUP
 
 
 def req(base, method, path, body=None, ctype="application/json"):
@@ -51,15 +54,7 @@ def main():
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=16)
     a = ap.parse_args()
-    proxy = subprocess.Popen(["kubectl", "proxy", "--port", "18779"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = "http://127.0.0.1:18779"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/version", timeout=1).read()
-            break
-        except OSError:
-            time.sleep(0.1)
+    proxy, base = bench.start_proxy()
     ns = "weir-floor-%d" % int(time.time())
     req(base, "POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
     tns, tn = a.template_ns, a.template

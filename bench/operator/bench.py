@@ -29,6 +29,30 @@ def free_port():
     return p
 
 
+def start_proxy():
+    """`kubectl proxy` on a free loopback port: (process, base URL), once it answers."""
+    port = free_port()
+    proxy = subprocess.Popen(["kubectl", "proxy", "--port", str(port), "--address", "127.0.0.1"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = "http://127.0.0.1:%d" % port
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/version", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proxy, base
+
+
+def stop_process(proc):
+    """SIGTERM, then SIGKILL if it has not exited within 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def rss_kib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -177,11 +201,7 @@ def restart_phase(cmd, ready_url, metrics_url, n_total):
                "ready_to_all_rechecked_s": time.monotonic() - ready,
                "writes": operator_requests(metrics_url)}
     finally:
-        op.terminate()
-        try:
-            op.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            op.kill()
+        stop_process(op)
     return out
 
 
@@ -199,16 +219,7 @@ def main():
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
-    port = free_port()
-    proxy = subprocess.Popen(["kubectl", "proxy", "--port", str(port), "--address", "127.0.0.1"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = "http://127.0.0.1:%d" % port
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/version", timeout=1).read()
-            break
-        except OSError:
-            time.sleep(0.1)
+    proxy, base = start_proxy()
     ns = a.namespace
     req = urllib.request.Request(base + "/api/v1/namespaces", method="POST",
                                  data=json.dumps({"metadata": {"name": ns}}).encode(),
@@ -409,11 +420,7 @@ def main():
                    "create_post_ms": {"p50": pct(steady_post, 50), "p99": pct(steady_post, 99)}},
         "command": " ".join(cmd),
     }
-    op.terminate()
-    try:
-        op.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        op.kill()
+    stop_process(op)
     if metrics_url:
         res["restart"] = restart_phase(cmd, a.ready_url, metrics_url, a.n + a.steady)
     proxy.terminate()
