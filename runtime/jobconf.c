@@ -179,8 +179,18 @@ int rt_jobconf_compile(const char *path, json_t **plan_doc, config *settings, bo
                                   "%s: %s (line %d)", path, je.text, je.line);
         return 0;
     }
-    json_t *set = NULL;
-    int rc = sql_compile_file(path, plan_doc, &set, err);
+    /* The planner's keys as configured so far (a script's SET wins over them). */
+    static const char *const planner_keys[] = {SQL_PLANNER_KEYS, NULL};
+    json_t *conf = json_object(), *set = NULL;
+    if (!conf)
+        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+    for (const char *const *k = planner_keys; *k; k++) {
+        const char *v = config_get_string(settings, *k, NULL);
+        if (v)
+            json_object_set_new(conf, *k, json_string(v));
+    }
+    int rc = sql_compile_file(path, conf, plan_doc, &set, err);
+    json_decref(conf);
     if (rc)
         return rc;
     const char *k;

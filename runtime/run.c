@@ -92,8 +92,24 @@ int rt_run_main(int argc, char **argv)
     bool explain = false;
     size_t pl = strlen(planfile);
     int rc = settings ? 0 : weir_error_set(&err, WEIR_ENOMEM, "out of memory");
-    if (!rc && pl > 4 && strcasecmp(planfile + pl - 4, ".sql") == 0 &&
-        (rc = rt_jobconf_compile(planfile, &sqlplan, settings, &explain, &err))) {
+    bool is_sql = pl > 4 && strcasecmp(planfile + pl - 4, ".sql") == 0;
+    if (!rc && is_sql) {
+        /* The planner reads its keys (SQL_PLANNER_KEYS) from the whole configuration. */
+        static const char *const planner_keys[] = {SQL_PLANNER_KEYS, NULL};
+        config *full = NULL;
+        if ((rc = rt_jobconf_load(c, conf, &full, &err))) {
+            fprintf(stderr, "weir run: configuration: %s\n", err.msg);
+            config_free(settings);
+            goto out;
+        }
+        for (const char *const *k = planner_keys; *k && !rc; k++) {
+            const char *v = config_get_string(full, *k, NULL);
+            if (v && config_set(settings, *k, v, "configuration"))
+                rc = weir_error_set(&err, WEIR_ENOMEM, "out of memory");
+        }
+        config_free(full);
+    }
+    if (!rc && is_sql && (rc = rt_jobconf_compile(planfile, &sqlplan, settings, &explain, &err))) {
         fprintf(stderr, "weir run: %s\n", err.msg);
         config_free(settings);
         goto out;

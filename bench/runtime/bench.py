@@ -5,7 +5,9 @@ aggregation. A benchmark, never a test: it prints and writes numbers, it does no
 
 Usage: bench/runtime/bench.py [--rows N] [--out bench/results/runtime-DATE.json] [case ...]
 Cases: passthrough, tumble-hashmap, tumble-rocksdb, tumble-hashmap-p2, tumble-hashmap-1m-keys,
-tumble-rocksdb-1m-keys, first-row, checkpoint
+tumble-rocksdb-1m-keys, first-row, checkpoint; tumble-hashmap-10-keys-p2; and with the
+aggregation in two phases (local + global): tumble-hashmap-2ph, tumble-hashmap-p2-2ph,
+tumble-hashmap-10-keys-p2-2ph, tumble-hashmap-1m-keys-2ph
 """
 import argparse
 import datetime
@@ -92,6 +94,20 @@ def group(rows, keys):
         {"id": "sink", "type": "sink", "input": "agg", "connector": "blackhole"}]}
 
 
+def two_phase(plan):
+    """The plan with its aggregation split into a local and a global phase (docs/plan.md)."""
+    ops = []
+    for o in plan["operators"]:
+        if o["type"] in ("window_aggregate", "group_aggregate"):
+            local = dict(o, id=o["id"] + "_local", type="local_" + o["type"])
+            local.pop("parallelism", None)
+            ops.append(local)
+            o = {k: v for k, v in o.items() if k in ("id", "type", "parallelism", "uid")}
+            o["input"] = local["id"]
+        ops.append(o)
+    return dict(plan, operators=ops)
+
+
 def run(plan, flags, work):
     path = os.path.join(work, "plan.json")
     with open(path, "w") as f:
@@ -170,7 +186,25 @@ def main():
     results = []
     try:
         for c in cases:
-            if c == "passthrough":
+            if c.endswith("-2ph"):  # the same case with its aggregation in two phases
+                base = c[:-4]
+                plans = {"tumble-hashmap": (tumble(a.rows), ["state.backend.type=hashmap"]),
+                         "tumble-hashmap-p2": (tumble(a.rows), ["state.backend.type=hashmap",
+                                                                "parallelism.default=2"]),
+                         "tumble-hashmap-10-keys-p2": (tumble(a.rows, 10),
+                                                       ["state.backend.type=hashmap",
+                                                        "parallelism.default=2"]),
+                         "tumble-hashmap-1m-keys": (tumble(a.rows, 1_000_000, 3_600_000),
+                                                    ["state.backend.type=hashmap"])}
+                if base not in plans:
+                    sys.exit(f"unknown case {c}")
+                results.append(throughput(c, two_phase(plans[base][0]), a.rows, plans[base][1],
+                                          work))
+            elif c == "tumble-hashmap-10-keys-p2":
+                results.append(throughput(c, tumble(a.rows, 10), a.rows,
+                                          ["state.backend.type=hashmap",
+                                           "parallelism.default=2"], work))
+            elif c == "passthrough":
                 results.append(throughput(c, passthrough(a.rows), a.rows, [], work))
             elif c == "tumble-hashmap":
                 results.append(throughput(c, tumble(a.rows), a.rows,

@@ -145,6 +145,10 @@ static int make_op(rt_exec *x, uint32_t idx, uint32_t subtask, rt_op **out, weir
     case RT_OP_GROUP_AGG:
         rc = rt_op_group_agg_new(p, pop, subtask, out, err);
         break;
+    case RT_OP_LOCAL_WINDOW_AGG:
+    case RT_OP_LOCAL_GROUP_AGG:
+        rc = rt_op_local_agg_new(p, pop, subtask, out, err);
+        break;
     case RT_OP_UNION: /* never in a chain (graph.c) */
         return weir_error_set(err, WEIR_EINTERNAL, "%s: a union has no operator to run", pop->path);
     default:
@@ -397,7 +401,11 @@ static int task_snapshot(task *t, uint64_t id)
 
 static int task_barrier(task *t, uint64_t id, bool savepoint)
 {
-    int rc = task_snapshot(t, id);
+    int rc;
+    for (uint32_t i = 0; i < t->nops; i++)
+        if (t->ops[i]->vt->pre_barrier && (rc = t->ops[i]->vt->pre_barrier(t->ops[i])))
+            return rc;
+    rc = task_snapshot(t, id);
     if (rc)
         return rc;
     rt_op *last = t->ops[t->nops - 1];

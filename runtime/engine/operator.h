@@ -46,6 +46,10 @@ typedef struct rt_op_vt {
     /* The watermark advanced to `wm`; the operator fires what is due and must then forward it
      * with rt_op_emit_watermark(). NULL: forwarded as is. */
     int (*watermark)(rt_op *op, int64_t wm);
+    /* A checkpoint barrier is about to pass: emit what must reach the consumers before it
+     * (Flink's prepareSnapshotPreBarrier). Called in chain order, before any snapshot. NULL:
+     * nothing buffered. */
+    int (*pre_barrier)(rt_op *op);
     /* Writes this subtask's state into `out` (a JSON object it fills). NULL: stateless. */
     int (*snapshot)(rt_op *op, const rt_op_snapshot_ctx *c, json_t *out);
     /* Restores from an earlier snapshot. NULL: stateless. */
@@ -117,6 +121,9 @@ int rt_op_watermark_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t sub
 int rt_op_window_agg_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t subtask, rt_op **out,
                          weir_error *err);
 int rt_op_group_agg_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t subtask, rt_op **out,
+                        weir_error *err);
+/* local_window_aggregate and local_group_aggregate */
+int rt_op_local_agg_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t subtask, rt_op **out,
                         weir_error *err);
 int rt_op_sink_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t subtask, rt_op **out,
                    weir_error *err);

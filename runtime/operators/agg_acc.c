@@ -149,6 +149,69 @@ int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const
     return 0;
 }
 
+static void merge_wide(agg_acc *slot, const rt_plan_agg *a, const void *part)
+{
+    wide_acc x, y;
+    memcpy(&x, slot, sizeof(x));
+    memcpy(&y, part, sizeof(y));
+    if (a->fn == RT_AGG_SUM || a->fn == RT_AGG_AVG) {
+        rt_u128 carry = 0;
+        for (int i = 0; i < 3; i++) {
+            carry += (rt_u128)x.w[i] + y.w[i];
+            x.w[i] = (uint64_t)carry;
+            carry >>= 64;
+        }
+    } else if (y.count > 0 && (x.count == 0 ||
+                               (a->fn == RT_AGG_MIN ? w128(&y) < w128(&x) : w128(&y) > w128(&x)))) {
+        x.w[0] = y.w[0];
+        x.w[1] = y.w[1];
+        x.w[2] = y.w[2];
+    }
+    x.count += y.count;
+    memcpy(slot, &x, sizeof(x));
+}
+
+void agg_acc_merge(agg_acc *accs, const void *part, const rt_plan_agg *aggs, uint32_t naggs)
+{
+    const unsigned char *src = part;
+    for (uint32_t i = 0; i < naggs;
+         accs += slots(&aggs[i]), src += slots(&aggs[i]) * sizeof(agg_acc), i++) {
+        const rt_plan_agg *a = &aggs[i];
+        agg_acc *acc = accs, y;
+        if (is_wide(a)) {
+            merge_wide(acc, a, src);
+            continue;
+        }
+        memcpy(&y, src, sizeof(y));
+        bool f = rt_type_phys(a->in) == RT_PHYS_F64;
+        switch (a->fn) {
+        case RT_AGG_COUNT:
+            break;
+        case RT_AGG_SUM:
+        case RT_AGG_AVG:
+            if (f)
+                acc->v.d += y.v.d;
+            else
+                acc->v.i = (int64_t)((uint64_t)acc->v.i + (uint64_t)y.v.i);
+            break;
+        case RT_AGG_MIN:
+        case RT_AGG_MAX:
+            if (y.count <= 0)
+                break;
+            if (acc->count == 0)
+                acc->v = y.v;
+            else if (f ? (a->fn == RT_AGG_MIN ? y.v.d < acc->v.d : y.v.d > acc->v.d)
+                       : (a->fn == RT_AGG_MIN ? y.v.i < acc->v.i : y.v.i > acc->v.i))
+                acc->v = y.v;
+            break;
+        }
+        acc->count += y.count;
+    }
+    agg_acc rows;
+    memcpy(&rows, src, sizeof(rows));
+    accs->count += rows.count;
+}
+
 static void result_wide(const agg_acc *slot, const rt_plan_agg *a, rt_col *c, uint32_t row)
 {
     wide_acc x;

@@ -29,6 +29,10 @@ uint32_t agg_acc_size(const rt_plan_agg *aggs, uint32_t naggs);
 int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const rt_batch *in,
                    uint32_t row, int sign);
 
+/* Merges the partial accumulators `part` (a local aggregation's, same aggregates) into accs:
+ * counts and sums add, MIN/MAX keep the smaller/larger value. `part` may be unaligned. */
+void agg_acc_merge(agg_acc *accs, const void *part, const rt_plan_agg *aggs, uint32_t naggs);
+
 /* Writes the results into columns [first, first+naggs) of row `row` of `out`. */
 void agg_acc_result(const agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, rt_batch *out,
                     uint32_t row, uint32_t first);

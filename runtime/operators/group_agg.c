@@ -5,6 +5,9 @@
  *
  * State: one keyed-state entry per key (namespace 0) holding the accumulators.
  *
+ * As the global phase of a two-phase aggregation (pop->global) it reads a local aggregation's
+ * partials (local_agg.c) and merges them: a group changes once per partial, not once per row.
+ *
  * Layer: runtime/operators.
  */
 #include "runtime/engine/operator.h"
@@ -46,8 +49,19 @@ static int grp_process(rt_op *op, const rt_batch *in)
     group_op *g = (group_op *)op;
     const rt_plan_op *p = op->pop;
     rt_batch_reset(g->out);
+    /* The global phase reads partials: keys, accumulators (local_agg.c). */
+    const rt_col *part = p->global ? &in->cols[p->nkeys] : NULL;
     for (uint32_t r = 0; r < in->n; r++) {
+        if (part && part->str[r].len != g->vlen)
+            return weir_error_set(op->err, WEIR_EPARSE,
+                                  "group '%s': partial accumulators of %u bytes, expected %u",
+                                  p->id, part->str[r].len, g->vlen);
         int sign = in->kind[r] == RT_UPDATE_BEFORE || in->kind[r] == RT_DELETE ? -1 : 1;
+        if (part) { /* a partial's net row count: a new group needs rows to start */
+            agg_acc last;
+            memcpy(&last, part->str[r].ptr + g->vlen - sizeof(agg_acc), sizeof(last));
+            sign = last.count > 0 ? 1 : -1;
+        }
         int len = rt_key_encode(in, r, p->keys, p->nkeys, g->keybuf, sizeof(g->keybuf));
         if (len < 0)
             return weir_error_set(op->err, len, "group '%s': key larger than %d bytes", p->id,
@@ -73,7 +87,9 @@ static int grp_process(rt_op *op, const rt_batch *in)
                                   "group '%s': state entry has %u bytes, expected %u", p->id, vlen,
                                   g->vlen);
         memcpy(g->old, val, g->vlen);
-        if (agg_acc_update(val, p->aggs, p->naggs, in, r, sign))
+        if (part)
+            agg_acc_merge(val, part->str[r].ptr, p->aggs, p->naggs);
+        else if (agg_acc_update(val, p->aggs, p->naggs, in, r, sign))
             return weir_error_set(op->err, WEIR_EUNSUPPORTED,
                                   "group '%s': MIN/MAX over an updating input (retractions) is "
                                   "not supported yet",

@@ -10,6 +10,9 @@
  *
  * Output columns: keys..., window_start, window_end, window_time (= end - 1), aggregates...
  *
+ * As the global phase of a two-phase aggregation (pop->global) it reads a local aggregation's
+ * partials (local_agg.c) and merges each into the windows of its slice.
+ *
  * Layer: runtime/operators.
  */
 #include "runtime/engine/operator.h"
@@ -68,8 +71,10 @@ static int64_t window_start(const rt_plan_op *p, int64_t end)
     return end - p->size_ms;
 }
 
+/* Adds row `row` of `in` to the window's accumulators, or merges `part` (a local
+ * aggregation's partial accumulators) when it is set. */
 static int update(window_op *w, uint32_t kg, int64_t end, const uint8_t *key, uint32_t klen,
-                  const rt_batch *in, uint32_t row)
+                  const rt_batch *in, uint32_t row, const void *part)
 {
     rt_op *op = &w->op;
     if (end - 1 <= op->watermark) {
@@ -93,7 +98,10 @@ static int update(window_op *w, uint32_t kg, int64_t end, const uint8_t *key, ui
         return weir_error_set(op->err, WEIR_EPARSE,
                               "window '%s': state entry has %u bytes, expected %u", op->pop->id,
                               vlen, w->vlen);
-    agg_acc_update(val, op->pop->aggs, op->pop->naggs, in, row, 1);
+    if (part)
+        agg_acc_merge(val, part, op->pop->aggs, op->pop->naggs);
+    else
+        agg_acc_update(val, op->pop->aggs, op->pop->naggs, in, row, 1);
     return 0;
 }
 
@@ -102,7 +110,18 @@ static int win_process(rt_op *op, const rt_batch *in)
     window_op *w = (window_op *)op;
     const rt_plan_op *p = op->pop;
     const rt_col *ts = &in->cols[p->rowtime];
+    /* A global window aggregation reads partials: keys, slice end, accumulators. A slice's
+     * windows are those of its last millisecond. */
+    const rt_col *part = p->global ? &in->cols[p->nkeys + 1] : NULL;
     for (uint32_t r = 0; r < in->n; r++) {
+        const void *pv = NULL;
+        if (part) {
+            if (part->str[r].len != w->vlen)
+                return weir_error_set(op->err, WEIR_EPARSE,
+                                      "window '%s': partial accumulators of %u bytes, expected %u",
+                                      p->id, part->str[r].len, w->vlen);
+            pv = part->str[r].ptr;
+        }
         if (in->kind[r] == RT_UPDATE_BEFORE || in->kind[r] == RT_DELETE)
             return weir_error_set(op->err, WEIR_EUNSUPPORTED,
                                   "window '%s': window aggregation over an updating input "
@@ -112,7 +131,7 @@ static int win_process(rt_op *op, const rt_batch *in)
             op->late_dropped++;
             continue;
         }
-        int64_t t = ts->i64[r];
+        int64_t t = ts->i64[r] - (part ? 1 : 0);
         int len = rt_key_encode(in, r, p->keys, p->nkeys, w->keybuf, sizeof(w->keybuf));
         if (len < 0)
             return weir_error_set(op->err, len, "window '%s': key larger than %d bytes", p->id,
@@ -123,20 +142,20 @@ static int win_process(rt_op *op, const rt_batch *in)
         switch (p->win) {
         case RT_WIN_TUMBLE: {
             int64_t start = t - floor_mod(t - p->offset_ms, p->size_ms);
-            rc = update(w, kg, start + p->size_ms, w->keybuf, (uint32_t)len, in, r);
+            rc = update(w, kg, start + p->size_ms, w->keybuf, (uint32_t)len, in, r, pv);
             break;
         }
         case RT_WIN_HOP: {
             int64_t last = t - floor_mod(t - p->offset_ms, p->slide_ms);
             for (int64_t s = last; s > t - p->size_ms && !rc; s -= p->slide_ms)
-                rc = update(w, kg, s + p->size_ms, w->keybuf, (uint32_t)len, in, r);
+                rc = update(w, kg, s + p->size_ms, w->keybuf, (uint32_t)len, in, r, pv);
             break;
         }
         case RT_WIN_CUMULATE: {
             int64_t start = t - floor_mod(t - p->offset_ms, p->size_ms);
             int64_t first = start + ((t - start) / p->step_ms + 1) * p->step_ms;
             for (int64_t e = first; e <= start + p->size_ms && !rc; e += p->step_ms)
-                rc = update(w, kg, e, w->keybuf, (uint32_t)len, in, r);
+                rc = update(w, kg, e, w->keybuf, (uint32_t)len, in, r, pv);
             break;
         }
         }

@@ -34,8 +34,15 @@ void rt_plan_default_idle_timeout(rt_plan *p, int64_t ms)
 
 const char *rt_op_type_name(rt_op_type t)
 {
-    static const char *const n[] = {"source",          "calc", "watermark", "window_aggregate",
-                                    "group_aggregate", "sink", "union"};
+    static const char *const n[] = {"source",
+                                    "calc",
+                                    "watermark",
+                                    "window_aggregate",
+                                    "group_aggregate",
+                                    "sink",
+                                    "union",
+                                    "local_window_aggregate",
+                                    "local_group_aggregate"};
     return (unsigned)t < sizeof(n) / sizeof(n[0]) ? n[t] : "?";
 }
 
@@ -167,9 +174,18 @@ static int derive_uid(rt_plan *p, rt_plan_op *op)
         snprintf(op->uid, sizeof(op->uid), "%s", json_string_value(u));
         return 0;
     }
-    json_t *c = json_deep_copy(op->json);
+    /* A global aggregation reading a local one has the uid the one-phase aggregation would
+     * have: the local's definition under the global's type, chained to the local's input. Its
+     * state is the same, so a savepoint restores whichever way the aggregation is split. */
+    const rt_plan_op *def = op->global ? &p->ops[op->input] : op;
+    json_t *c = json_deep_copy(def->json);
     if (!c)
         return WEIR_ENOMEM;
+    if (op->global) {
+        json_object_set_new(c, "type", json_string(rt_op_type_name(op->type)));
+        json_object_del(c, "flushRows");
+        json_object_del(c, "flushMs");
+    }
     static const char *const skip[] = {"id",      "input", "inputs",      "parallelism", "uid",
                                        "options", "name",  "description", NULL};
     for (const char *const *s = skip; *s; s++)
@@ -185,10 +201,10 @@ static int derive_uid(rt_plan *p, rt_plan_op *op)
     uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
     hash_into(h, text);
     free(text);
-    if (op->input >= 0)
-        hash_into(h, p->ops[op->input].uid);
-    for (uint32_t i = 0; i < op->ninputs; i++) /* a union: its inputs' uids, in order */
-        hash_into(h, p->ops[op->inputs[i]].uid);
+    if (def->input >= 0)
+        hash_into(h, p->ops[def->input].uid);
+    for (uint32_t i = 0; i < def->ninputs; i++) /* a union: its inputs' uids, in order */
+        hash_into(h, p->ops[def->inputs[i]].uid);
     snprintf(op->uid, sizeof(op->uid), "%016llx%016llx", (unsigned long long)h[0],
              (unsigned long long)h[1]);
     /* An operator identical to an earlier one with the same input (two equal branches of a
@@ -443,6 +459,11 @@ static int agg_type(rt_agg_fn fn, const rt_type *in, rt_type *out, const char *p
     return 0;
 }
 
+static int agg_output(rt_plan_op *op, const rt_schema *in, const char *path, bool windowed,
+                      weir_error *err);
+static int local_output(rt_plan_op *op, const rt_schema *in, const char *path, bool windowed,
+                        weir_error *err);
+
 static int load_agg(rt_plan_op *op, const rt_schema *in, const char *path, bool windowed,
                     weir_error *err)
 {
@@ -499,6 +520,19 @@ static int load_agg(rt_plan_op *op, const rt_schema *in, const char *path, bool 
         if (!(ag->name = strdup(name)))
             FAIL(WEIR_ENOMEM, "out of memory");
     }
+    rc = op->type == RT_OP_LOCAL_WINDOW_AGG || op->type == RT_OP_LOCAL_GROUP_AGG
+             ? local_output(op, in, path, windowed, err)
+             : agg_output(op, in, path, windowed, err);
+done:
+    return rc;
+}
+
+/* Output columns and partitioning of an aggregation (global or one-phase): keys, the window
+ * columns, the aggregates; hash-partitioned by the keys. */
+static int agg_output(rt_plan_op *op, const rt_schema *in, const char *path, bool windowed,
+                      weir_error *err)
+{
+    int rc = 0;
     uint32_t nwin = windowed ? 3 : 0;
     op->out = rt_schema_new(op->nkeys + nwin + op->naggs);
     if (!op->out)
@@ -551,6 +585,113 @@ done:
     return rc;
 }
 
+/* Output of a local aggregation: the keys, for a window one the end of the slice the partial
+ * belongs to (typed as the time attribute, without being one), and the partial accumulators
+ * as BYTES (agg_acc's layout). It runs beside its input (forward by default). */
+static int local_output(rt_plan_op *op, const rt_schema *in, const char *path, bool windowed,
+                        weir_error *err)
+{
+    int rc = 0;
+    uint32_t n = op->nkeys + (windowed ? 1 : 0) + 1, c = 0;
+    if (!(op->out = rt_schema_new(n)))
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < op->nkeys; i++, c++) {
+        op->out->types[c] = in->types[op->keys[i]];
+        op->out->types[c].rowtime = 0;
+        op->out->names[c] = strdup(in->names[op->keys[i]]);
+    }
+    if (windowed) {
+        op->out->types[c] = in->types[op->rowtime];
+        op->out->types[c].rowtime = 0;
+        op->out->types[c].nullable = 0;
+        op->out->names[c++] = strdup("$slice_end");
+    }
+    op->out->types[c] = rt_type_of(RT_BYTES);
+    op->out->types[c].nullable = 0;
+    op->out->names[c++] = strdup("$acc");
+    for (uint32_t i = 0; i < c; i++) {
+        if (!op->out->names[i])
+            FAIL(WEIR_ENOMEM, "out of memory");
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(op->out->names[i], op->out->names[j]) == 0)
+                FAIL(WEIR_EDUPLICATE, "%s: output column '%s' appears twice", path,
+                     op->out->names[i]);
+    }
+done:
+    return rc;
+}
+
+/* The flush limits of a local aggregation ("flushRows", "flushMs"). */
+static int load_flush(rt_plan_op *op, const char *path, weir_error *err)
+{
+    int rc = 0;
+    json_t *r = json_object_get(op->json, "flushRows");
+    op->flush_rows = 10000;
+    op->flush_ms = op->type == RT_OP_LOCAL_GROUP_AGG ? 1000 : 0;
+    if (r) {
+        if (!json_is_integer(r) || json_integer_value(r) < 1 || json_integer_value(r) > 1000000)
+            FAIL(WEIR_EINVAL, "%s.flushRows: expected an integer 1..1000000", path);
+        op->flush_rows = json_integer_value(r);
+    }
+    if (op->type == RT_OP_LOCAL_GROUP_AGG)
+        rc = get_ms(op->json, "flushMs", path, op->flush_ms, 1, &op->flush_ms, err);
+done:
+    return rc;
+}
+
+/* A window_aggregate / group_aggregate reading a local one: its definition is the local's, its
+ * input the partials (keys, [slice end,] accumulators). */
+static int load_global(rt_plan_op *op, const rt_plan_op *local, const char *path, weir_error *err)
+{
+    int rc = 0;
+    bool windowed = op->type == RT_OP_WINDOW_AGG;
+    if ((windowed ? RT_OP_LOCAL_WINDOW_AGG : RT_OP_LOCAL_GROUP_AGG) != local->type)
+        FAIL(WEIR_EINVAL, "%s.input: '%s' is a %s; a %s reads a %s", path, local->id,
+             rt_op_type_name(local->type), rt_op_type_name(op->type),
+             windowed ? "local_window_aggregate" : "local_group_aggregate");
+    static const char *const def[] = {"keys", "aggregates", "window", "rowtime", NULL};
+    for (const char *const *k = def; *k; k++)
+        if (json_object_get(op->json, *k))
+            FAIL(WEIR_EPARSE,
+                 "%s.%s: an aggregation reading local aggregation '%s' takes its definition "
+                 "from it",
+                 path, *k, local->id);
+    op->global = true;
+    op->nkeys = local->nkeys;
+    op->keys = calloc(op->nkeys ? op->nkeys : 1, sizeof(uint32_t));
+    op->naggs = local->naggs;
+    op->aggs = calloc(op->naggs ? op->naggs : 1, sizeof(rt_plan_agg));
+    if (!op->keys || !op->aggs)
+        FAIL(WEIR_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < op->nkeys; i++)
+        op->keys[i] = i;
+    for (uint32_t i = 0; i < op->naggs; i++) {
+        op->aggs[i] = local->aggs[i];
+        op->aggs[i].arg = -1; /* merged from the accumulators, not read from a column */
+        if (!(op->aggs[i].name = strdup(local->aggs[i].name)))
+            FAIL(WEIR_ENOMEM, "out of memory");
+    }
+    op->win = local->win;
+    op->size_ms = local->size_ms;
+    op->slide_ms = local->slide_ms;
+    op->step_ms = local->step_ms;
+    op->offset_ms = local->offset_ms;
+    op->rowtime = local->nkeys; /* the slice end: its kind gives window_time's */
+    rc = agg_output(op, local->out, path, windowed, err);
+done:
+    return rc;
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
 static int load_window(rt_plan_op *op, const rt_schema *in, const char *path, weir_error *err)
 {
     int rc = 0;
@@ -599,6 +740,10 @@ static int load_window(rt_plan_op *op, const rt_schema *in, const char *path, we
              (long long)op->size_ms, (long long)op->step_ms);
     if (op->win == RT_WIN_HOP && op->size_ms / op->slide_ms > 1000)
         FAIL(WEIR_EINVAL, "%s: HOP with more than 1000 windows per row", p);
+    /* the slices a row's windows are made of: Flink's slicing windows */
+    op->slice_ms = op->win == RT_WIN_TUMBLE ? op->size_ms
+                   : op->win == RT_WIN_HOP  ? gcd64(op->size_ms, op->slide_ms)
+                                            : op->step_ms;
     rc = load_agg(op, in, path, true, err);
 done:
     return rc;
@@ -736,11 +881,9 @@ static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t defaul
             FAIL(WEIR_EDUPLICATE, "%s.id: '%s' is already the id of $.operators[%u]", path, id, j);
     if (!type)
         FAIL(WEIR_EPARSE, "%s.type: expected a string", path);
-    static const char *const types[] = {"source",          "calc", "watermark", "window_aggregate",
-                                        "group_aggregate", "sink", "union"};
     int t = -1;
-    for (int i = 0; i < 7; i++)
-        if (strcmp(type, types[i]) == 0)
+    for (int i = 0; i <= RT_OP_LOCAL_GROUP_AGG; i++)
+        if (strcmp(type, rt_op_type_name((rt_op_type)i)) == 0)
             t = i;
     if (t < 0)
         FAIL(WEIR_EUNSUPPORTED, "%s.type: unknown operator type '%s'", path, type);
@@ -764,13 +907,16 @@ static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t defaul
 
     static const char *const common[] = {"id",    "type",      "uid",  "parallelism",
                                          "input", "partition", "name", "description"};
-    static const char *const extra[6][8] = {
-        {"connector", "options", "schema", "projection", NULL},
-        {"projection", "filter", NULL},
-        {"rowtime", "delayMs", "idleTimeoutMs", NULL},
-        {"rowtime", "window", "keys", "aggregates", NULL},
-        {"keys", "aggregates", NULL},
-        {"connector", "options", NULL},
+    static const char *const extra[RT_OP_LOCAL_GROUP_AGG + 1][8] = {
+        [RT_OP_SOURCE] = {"connector", "options", "schema", "projection", NULL},
+        [RT_OP_CALC] = {"projection", "filter", NULL},
+        [RT_OP_WATERMARK] = {"rowtime", "delayMs", "idleTimeoutMs", NULL},
+        [RT_OP_WINDOW_AGG] = {"rowtime", "window", "keys", "aggregates", NULL},
+        [RT_OP_GROUP_AGG] = {"keys", "aggregates", NULL},
+        [RT_OP_SINK] = {"connector", "options", NULL},
+        [RT_OP_UNION] = {NULL},
+        [RT_OP_LOCAL_WINDOW_AGG] = {"rowtime", "window", "keys", "aggregates", "flushRows", NULL},
+        [RT_OP_LOCAL_GROUP_AGG] = {"keys", "aggregates", "flushRows", "flushMs", NULL},
     };
     const char *allowed[20];
     size_t na = 0;
@@ -892,6 +1038,11 @@ static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t defaul
         if (json_object_get(o, "partition"))
             FAIL(WEIR_EPARSE, "%s.partition: aggregations are always partitioned by their keys",
                  path);
+        if (in->type == RT_OP_LOCAL_WINDOW_AGG || in->type == RT_OP_LOCAL_GROUP_AGG) {
+            if ((rc = load_global(op, in, path, err)))
+                goto done;
+            break;
+        }
         if ((rc = load_window(op, in->out, path, err)))
             goto done;
         if (!in->out->types[op->rowtime].rowtime)
@@ -904,7 +1055,27 @@ static int load_op(rt_plan *plan, uint32_t idx, const json_t *o, uint32_t defaul
         if (json_object_get(o, "partition"))
             FAIL(WEIR_EPARSE, "%s.partition: aggregations are always partitioned by their keys",
                  path);
+        if (in->type == RT_OP_LOCAL_WINDOW_AGG || in->type == RT_OP_LOCAL_GROUP_AGG) {
+            if ((rc = load_global(op, in, path, err)))
+                goto done;
+            break;
+        }
         if ((rc = load_agg(op, in->out, path, false, err)))
+            goto done;
+        break;
+    case RT_OP_LOCAL_WINDOW_AGG:
+        if ((rc = load_partition(op, in, path, err)) || (rc = load_flush(op, path, err)) ||
+            (rc = load_window(op, in->out, path, err)))
+            goto done;
+        if (!in->out->types[op->rowtime].rowtime)
+            FAIL(WEIR_EINVAL,
+                 "%s.rowtime: '%s' is not an event-time attribute (add a watermark operator "
+                 "before this one)",
+                 path, in->out->names[op->rowtime]);
+        break;
+    case RT_OP_LOCAL_GROUP_AGG:
+        if ((rc = load_partition(op, in, path, err)) || (rc = load_flush(op, path, err)) ||
+            (rc = load_agg(op, in->out, path, false, err)))
             goto done;
         break;
     case RT_OP_UNION: /* loaded above */
@@ -981,6 +1152,18 @@ int rt_plan_load(const char *text, size_t len, const char *source, uint32_t defa
         if (rt_plan_consumers(p, i) == 0)
             FAIL(WEIR_EINVAL, "%s: the output of '%s' goes nowhere (no operator has it as input)",
                  p->ops[i].path, p->ops[i].id);
+        /* Partial accumulators mean nothing to anyone but their global aggregation. */
+        bool local =
+            p->ops[i].type == RT_OP_LOCAL_WINDOW_AGG || p->ops[i].type == RT_OP_LOCAL_GROUP_AGG;
+        bool merged = false;
+        for (uint32_t k = i + 1; local && k < p->nops; k++)
+            merged |= p->ops[k].input == (int)i && p->ops[k].global;
+        if (local && (!merged || rt_plan_consumers(p, i) != 1))
+            FAIL(WEIR_EINVAL,
+                 "%s: the output of local aggregation '%s' is partial accumulators: exactly "
+                 "one %s must read it, and nothing else",
+                 p->ops[i].path, p->ops[i].id,
+                 p->ops[i].type == RT_OP_LOCAL_WINDOW_AGG ? "window_aggregate" : "group_aggregate");
     }
     if (!sink)
         FAIL(WEIR_EINVAL, "$.operators: a job needs at least one sink");

@@ -32,7 +32,11 @@ typedef enum rt_op_type {
     RT_OP_WINDOW_AGG,
     RT_OP_GROUP_AGG,
     RT_OP_SINK,
-    RT_OP_UNION /* UNION ALL: no operator of its own; its consumers read every input (graph.h) */
+    RT_OP_UNION, /* UNION ALL: no operator of its own; its consumers read every input (graph.h) */
+    /* Local (pre-)aggregation: partial accumulators per key (and window slice), flushed to the
+     * window_aggregate / group_aggregate that reads it (its global phase). No state. */
+    RT_OP_LOCAL_WINDOW_AGG,
+    RT_OP_LOCAL_GROUP_AGG
 } rt_op_type;
 
 typedef enum rt_partition {
@@ -102,6 +106,14 @@ typedef struct rt_plan_op {
     int64_t size_ms, slide_ms, step_ms, offset_ms;
     rt_plan_agg *aggs;
     uint32_t naggs;
+
+    /* local_*_aggregate: a flush after this many input rows (a window one: buffered entries),
+     * and (local_group_aggregate) at the latest this long after the first buffered row */
+    int64_t flush_rows, flush_ms;
+    int64_t slice_ms; /* local_window_aggregate: the slice the partials are kept per */
+    /* window_aggregate / group_aggregate reading a local one: the input rows are partial
+     * accumulators (keys, [slice end,] accumulators), merged rather than accumulated */
+    bool global;
 } rt_plan_op;
 
 typedef struct rt_plan {

@@ -27,6 +27,20 @@
 int sql_compile(const char *text, size_t len, const char *filename, json_t **plan,
                 json_t **settings, weir_error *err) WEIR_MUST_CHECK;
 
+/* The configuration keys the planner reads (a script's SET of one of them wins). */
+#define SQL_PLANNER_KEYS                                                                           \
+    "table.optimizer.agg-phase-strategy", "table.exec.mini-batch.enabled",                         \
+        "table.exec.mini-batch.allow-latency", "table.exec.mini-batch.size",                       \
+        "table.exec.source.idle-timeout"
+
+/*
+ * sql_compile with the job's configuration: `conf` (may be NULL) maps SQL_PLANNER_KEYS to their
+ * configured values (Flink's table options in the cluster configuration, -D ...); a script's
+ * SET of the same key overrides them. A bad configured value is an error naming the key.
+ */
+int sql_compile_conf(const char *text, size_t len, const char *filename, const json_t *conf,
+                     json_t **plan, json_t **settings, weir_error *err) WEIR_MUST_CHECK;
+
 /*
  * Like sql_compile, for checking scripts: connectors Weir knows but does not run yet (kafka,
  * filesystem, iceberg, jdbc, upsert-kafka, the CDC connectors ...) are accepted without checking
@@ -39,8 +53,8 @@ int sql_check(const char *text, size_t len, const char *filename, json_t **plan,
 /* Reads a file into memory (at most 16 MiB); caller frees *text. */
 int sql_read_file(const char *path, char **text, size_t *len, weir_error *err) WEIR_MUST_CHECK;
 
-/* Reads and compiles a file. */
-int sql_compile_file(const char *path, json_t **plan, json_t **settings,
+/* Reads and compiles a file (sql_compile_conf). */
+int sql_compile_file(const char *path, const json_t *conf, json_t **plan, json_t **settings,
                      weir_error *err) WEIR_MUST_CHECK;
 
 #endif

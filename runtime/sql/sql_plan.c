@@ -57,6 +57,7 @@ typedef struct ctx {
     weir_error *err;
     json_t *ops;
     json_t *settings;
+    const json_t *defaults; /* the configuration's planner keys (table.*), below SET */
     int next_id;
     table *tables;
     int ntables;
@@ -72,6 +73,13 @@ typedef struct ctx {
 
 static int fail(ctx *c, sql_pos pos, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* A planner setting: the script's SET, else the configuration's, else NULL. */
+static const char *setting(const ctx *c, const char *key)
+{
+    const char *v = json_string_value(json_object_get(c->settings, key));
+    return v ? v : json_string_value(json_object_get(c->defaults, key));
+}
 
 static int fail(ctx *c, sql_pos pos, int code, const char *fmt, ...)
 {
@@ -711,8 +719,7 @@ static int scan_table(ctx *c, table *tb, rel *out)
         json_t *wop =
             json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id2, "type", "watermark", "input", cur.op,
                       "rowtime", t->wm_col, "delayMs", (json_int_t)delay);
-        const char *idle =
-            json_string_value(json_object_get(c->settings, "table.exec.source.idle-timeout"));
+        const char *idle = setting(c, "table.exec.source.idle-timeout");
         long long idle_ms = 0;
         if (idle && config_parse_duration_ms(idle, &idle_ms) == 0 && idle_ms > 0)
             json_object_set_new(wop, "idleTimeoutMs", json_integer(idle_ms));
@@ -735,6 +742,9 @@ done:
 /* --- queries -------------------------------------------------------------------------------- */
 
 static int plan_query(ctx *c, const sql_query *q, rel *out);
+static int agg_phases(ctx *c, sql_pos pos, bool win, bool distinct, const char *input, bool *two,
+                      long long *flush_rows, long long *flush_ms);
+static int split_agg(ctx *c, json_t *op, bool win, long long flush_rows, long long flush_ms);
 
 static int plan_from(ctx *c, const sql_from *f, rel *out)
 {
@@ -939,6 +949,14 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
         rc = c->err->code;
         goto done;
     }
+    if (n == 0) { /* only COUNT(*) and no keys: a calc produces at least one column */
+        names[n] = "$row";
+        types[n] = rt_type_of(RT_BOOLEAN);
+        types[n].nullable = 0;
+        json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[n], "expr",
+                                              jlit("BOOLEAN NOT NULL", json_true())));
+        n++;
+    }
     if ((rc = emit_calc(c, in, proj, filter, names, types, n, &pre))) {
         json_decref(aggdefs);
         proj = NULL;
@@ -999,8 +1017,18 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
             json_object_set_new(w, "offsetMs", json_integer(v[need]));
         json_object_set_new(op, "window", w);
         json_object_set_new(op, "rowtime", json_string(f->timecol));
-    } else if (nkeys == 0)
+    }
+    if (nkeys == 0) /* a global aggregation: one subtask sees every row */
         json_object_set_new(op, "parallelism", json_integer(1));
+    bool two = false;
+    long long flush_rows = 0, flush_ms = 0;
+    if ((rc =
+             agg_phases(c, q->pos, win, count_distinct, agg_input, &two, &flush_rows, &flush_ms))) {
+        json_decref(op);
+        goto done;
+    }
+    if (two && (rc = split_agg(c, op, win, flush_rows, flush_ms)))
+        goto done;
     if ((rc = add_op(c, op)))
         goto done;
     /* the aggregation's output relation */
@@ -1301,6 +1329,72 @@ static int plan_query(ctx *c, const sql_query *q, rel *out)
 
 static int plan_select_rows(ctx *c, const sql_query *q, rel *out);
 
+/* Whether an aggregation is split into a local and a global phase (Flink's two-phase
+ * aggregation, table.optimizer.agg-phase-strategy): a window aggregation unless ONE_PHASE; a
+ * group aggregation only with mini-batch enabled (as Flink: its local phase buffers a
+ * mini-batch) and unless ONE_PHASE. Never for a DISTINCT aggregate, and not where it cannot
+ * pay: when the aggregation reads a union directly (the local phase would be a task of its own,
+ * one exchange more). The local phase flushes after table.exec.mini-batch.size rows and
+ * allow-latency after its first buffered row (a window one at the watermark). */
+static int agg_phases(ctx *c, sql_pos pos, bool win, bool distinct, const char *input, bool *two,
+                      long long *flush_rows, long long *flush_ms)
+{
+    const char *strategy = setting(c, "table.optimizer.agg-phase-strategy");
+    const char *mb = setting(c, "table.exec.mini-batch.enabled");
+    bool minibatch = mb && !strcasecmp(mb, "true");
+    *two = false;
+    if (minibatch) {
+        const char *lat = setting(c, "table.exec.mini-batch.allow-latency");
+        const char *size = setting(c, "table.exec.mini-batch.size");
+        if (!lat || config_parse_duration_ms(lat, flush_ms) != 0 || *flush_ms <= 0)
+            return fail(c, pos, WEIR_EINVAL,
+                        "table.exec.mini-batch.enabled is true: set "
+                        "table.exec.mini-batch.allow-latency to a duration > 0 (e.g. '2 s')");
+        if (!size || (*flush_rows = strtoll(size, NULL, 10)) <= 0)
+            return fail(c, pos, WEIR_EINVAL,
+                        "table.exec.mini-batch.enabled is true: set table.exec.mini-batch.size "
+                        "to a number of rows > 0 (e.g. '5000')");
+    }
+    if (strategy && !strcasecmp(strategy, "ONE_PHASE"))
+        return 0;
+    if (distinct || (!win && !minibatch))
+        return 0;
+    for (size_t i = 0; i < json_array_size(c->ops); i++) {
+        json_t *o = json_array_get(c->ops, i);
+        if (!strcmp(json_string_value(json_object_get(o, "id")), input) &&
+            !strcmp(json_string_value(json_object_get(o, "type")), "union"))
+            return 0;
+    }
+    *two = true;
+    return 0;
+}
+
+/* Splits aggregation `op` (not yet added) into a local one, added now and reading op's input,
+ * and op itself as the global one reading the local's partials (docs/plan.md). */
+static int split_agg(ctx *c, json_t *op, bool win, long long flush_rows, long long flush_ms)
+{
+    char id[64];
+    new_id(c, "local", id, sizeof(id));
+    json_t *loc = json_deep_copy(op);
+    if (!loc)
+        return weir_error_set(c->err, WEIR_ENOMEM, "out of memory");
+    json_object_set_new(loc, "id", json_string(id));
+    json_object_set_new(loc, "type",
+                        json_string(win ? "local_window_aggregate" : "local_group_aggregate"));
+    json_object_del(loc, "parallelism"); /* beside its input, not at the global's */
+    if (flush_rows > 0)
+        json_object_set_new(loc, "flushRows", json_integer(flush_rows));
+    if (flush_ms > 0 && !win)
+        json_object_set_new(loc, "flushMs", json_integer(flush_ms));
+    if (add_op(c, loc))
+        return c->err->code;
+    static const char *const def[] = {"keys", "aggregates", "window", "rowtime", NULL};
+    for (const char *const *k = def; *k; k++)
+        json_object_del(op, *k);
+    json_object_set_new(op, "input", json_string(id));
+    return 0;
+}
+
 /* SELECT DISTINCT: a group_aggregate keyed by every column, without aggregates, as Flink plans
  * it. It emits a row the first time it is seen (+I) and nothing for repeats; after a
  * retraction of its last occurrence, -D. */
@@ -1589,6 +1683,37 @@ done:
     return rc;
 }
 
+/* The planner's own settings are checked where they are SET (the job's are checked by the
+ * runtime when it starts). */
+/* Checks a planner setting; `pos` is the SET statement's, NULL for one from the configuration. */
+static int check_setting(ctx *c, const char *key, const char *v, const sql_pos *pos)
+{
+    char msg[300] = "";
+    long long n;
+    if (!strcmp(key, "table.optimizer.agg-phase-strategy") && strcasecmp(v, "AUTO") &&
+        strcasecmp(v, "ONE_PHASE") && strcasecmp(v, "TWO_PHASE"))
+        snprintf(msg, sizeof(msg), "%s: '%s' is not one of AUTO, ONE_PHASE, TWO_PHASE", key, v);
+    if (!strcmp(key, "table.exec.mini-batch.enabled") && strcasecmp(v, "true") &&
+        strcasecmp(v, "false"))
+        snprintf(msg, sizeof(msg), "%s: '%s' is not a boolean (true or false)", key, v);
+    if ((!strcmp(key, "table.exec.mini-batch.allow-latency") ||
+         !strcmp(key, "table.exec.source.idle-timeout")) &&
+        config_parse_duration_ms(v, &n) != 0)
+        snprintf(msg, sizeof(msg), "%s: '%s' is not a duration (e.g. '2 s', '500 ms')", key, v);
+    if (!strcmp(key, "table.exec.mini-batch.size")) {
+        char *end;
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (end == v || *end || errno)
+            snprintf(msg, sizeof(msg), "%s: '%s' is not an integer", key, v);
+    }
+    if (!*msg)
+        return 0;
+    if (pos)
+        return fail(c, *pos, WEIR_EINVAL, "%s", msg);
+    return weir_error_set(c->err, WEIR_EINVAL, "%s: %s (from the configuration)", c->s->file, msg);
+}
+
 static int compile_script(ctx *c, const sql_script *s, json_t **plan)
 {
     int rc = 0, inserts = 0;
@@ -1626,6 +1751,8 @@ static int compile_script(ctx *c, const sql_script *s, json_t **plan)
             }
             break;
         case SS_SET:
+            if ((rc = check_setting(c, st->key, st->value, &st->pos)))
+                return rc;
             json_object_set_new(c->settings, st->key, json_string(st->value));
             break;
         case SS_RESET:
@@ -1851,7 +1978,14 @@ static int push_projections(json_t *plan, const char *file, weir_error *err)
             break;
         case RT_OP_WINDOW_AGG:
         case RT_OP_GROUP_AGG:
-            if (op->type == RT_OP_WINDOW_AGG)
+        case RT_OP_LOCAL_WINDOW_AGG:
+        case RT_OP_LOCAL_GROUP_AGG:
+            if (op->global) { /* reads every partial column */
+                for (uint32_t c = 0; c < w; c++)
+                    r[c] = true;
+                break;
+            }
+            if (op->type == RT_OP_WINDOW_AGG || op->type == RT_OP_LOCAL_WINDOW_AGG)
                 r[op->rowtime] = true;
             for (uint32_t i = 0; i < op->nkeys; i++)
                 r[op->keys[i]] = true;
@@ -1920,8 +2054,9 @@ done:
     return rc;
 }
 
-static int compile(const char *text, size_t len, const char *filename, bool lenient, json_t **plan,
-                   json_t **settings, json_t **notes, weir_error *err)
+static int compile(const char *text, size_t len, const char *filename, bool lenient,
+                   const json_t *conf, json_t **plan, json_t **settings, json_t **notes,
+                   weir_error *err)
 {
     sql_script *s = NULL;
     int rc = sql_parse(text, len, filename, &s, err);
@@ -1932,10 +2067,18 @@ static int compile(const char *text, size_t len, const char *filename, bool leni
              .ops = json_array(),
              .settings = json_object(),
              .lenient = lenient,
-             .notes = json_array()};
-    if (!c.ops || !c.settings || !c.notes)
+             .notes = json_array(),
+             .defaults = conf};
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)conf, k, v)
+    {
+        if (!rc && json_is_string(v))
+            rc = check_setting(&c, k, json_string_value(v), NULL);
+    }
+    if (!rc && (!c.ops || !c.settings || !c.notes))
         rc = weir_error_set(err, WEIR_ENOMEM, "out of memory");
-    else
+    else if (!rc)
         rc = compile_script(&c, s, plan);
     for (int i = 0; i < c.ntables; i++)
         rel_free(&c.tables[i].scan);
@@ -1977,13 +2120,19 @@ static int compile(const char *text, size_t len, const char *filename, bool leni
 int sql_compile(const char *text, size_t len, const char *filename, json_t **plan,
                 json_t **settings, weir_error *err)
 {
-    return compile(text, len, filename, false, plan, settings, NULL, err);
+    return compile(text, len, filename, false, NULL, plan, settings, NULL, err);
+}
+
+int sql_compile_conf(const char *text, size_t len, const char *filename, const json_t *conf,
+                     json_t **plan, json_t **settings, weir_error *err)
+{
+    return compile(text, len, filename, false, conf, plan, settings, NULL, err);
 }
 
 int sql_check(const char *text, size_t len, const char *filename, json_t **plan, json_t **notes,
               weir_error *err)
 {
-    return compile(text, len, filename, true, plan, NULL, notes, err);
+    return compile(text, len, filename, true, NULL, plan, NULL, notes, err);
 }
 
 int sql_read_file(const char *path, char **text, size_t *len_out, weir_error *err)
@@ -2024,13 +2173,14 @@ int sql_read_file(const char *path, char **text, size_t *len_out, weir_error *er
     return 0;
 }
 
-int sql_compile_file(const char *path, json_t **plan, json_t **settings, weir_error *err)
+int sql_compile_file(const char *path, const json_t *conf, json_t **plan, json_t **settings,
+                     weir_error *err)
 {
     char *buf = NULL;
     size_t len = 0;
     int rc = sql_read_file(path, &buf, &len, err);
     if (!rc)
-        rc = sql_compile(buf, len, path, plan, settings, err);
+        rc = sql_compile_conf(buf, len, path, conf, plan, settings, err);
     free(buf);
     return rc;
 }

@@ -670,6 +670,205 @@ def sql_projection():
               f"{next((g, w) for g, w in zip(got + [None] * 500, want) if g != w) if got != want else None}")
 
 
+TWO_PHASE_OPTS = {"seed": "5", "fields.id.kind": "sequence", "fields.id.start": "0",
+                  "fields.k.min": "0", "fields.k.max": "19", "fields.v.min": "-1000",
+                  "fields.v.max": "1000"}
+
+
+def two_phase_table(n, rps):
+    opts = dict(TWO_PHASE_OPTS, **{"fields.id.end": str(n - 1), "rows-per-second": str(rps)})
+    return ("CREATE TABLE t (id BIGINT, k INT, v BIGINT, ts AS TO_TIMESTAMP_LTZ(id * 100, 3), "
+            "WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', "
+            + ", ".join(f"'{k}' = '{v}'" for k, v in opts.items()) + ");\n")
+
+
+def two_phase_rows(n):
+    gen = datagen_model.Datagen(
+        [{"name": "id", "type": "BIGINT"}, {"name": "k", "type": "INT"},
+         {"name": "v", "type": "BIGINT"}], dict(TWO_PHASE_OPTS, **{"fields.id.end": str(n - 1)}))
+    return [gen.row(i) for i in range(n)]
+
+
+def java_div(a, b):
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def expected_hop_cumulate(rows, kind, keyed):
+    """{(key, start, end): [count, sum, min, max, avg]} of HOP(2 s, 6 s) or CUMULATE(2 s, 6 s)."""
+    acc = {}
+    for r in rows:
+        ts = r["id"] * 100
+        if kind == "HOP":
+            wins = [(s, s + 6000) for s in range(ts - ts % 2000, ts - 6000, -2000)]
+        else:
+            start = ts - ts % 6000
+            wins = [(start, e) for e in range(start + 2000, start + 6001, 2000) if e > ts]
+        for w in wins:
+            key = (str(r["k"]) if keyed else "x", fmt_ts(w[0]), fmt_ts(w[1]))
+            a = acc.setdefault(key, [0, 0, None, None])
+            a[0] += 1
+            a[1] += r["v"]
+            a[2] = r["v"] if a[2] is None else min(a[2], r["v"])
+            a[3] = r["v"] if a[3] is None else max(a[3], r["v"])
+    return {k: [str(a[0]), str(a[1]), str(a[2]), str(a[3]), str(java_div(a[1], a[0]))]
+            for k, a in acc.items()}
+
+
+def window_rows(text, what):
+    got = {}
+    for kind, cols in rows(text):
+        check(kind == "+I", f"{what}: row kind {kind}")
+        key = (cols[0], cols[1], cols[2])
+        check(key not in got, f"{what}: window {key} emitted twice")
+        got[key] = cols[3:]
+    return got
+
+
+def plan_types(path, *settings):
+    r = subprocess.run([WEIR, "sql", "--plan", path], capture_output=True, text=True, check=True)
+    return [o["type"] for o in json.loads(r.stdout)["operators"]]
+
+
+@case("SQL two-phase aggregation: local + global equals one phase (HOP, CUMULATE, keyless, "
+      "mini-batch GROUP BY over a changelog); savepoints restore across the strategies")
+def sql_two_phase():
+    n = 6000
+    data = two_phase_rows(n)
+    for kind, keyed in (("HOP", True), ("CUMULATE", True), ("HOP", False)):
+        want = expected_hop_cumulate(data, kind, keyed)
+        keyexpr = "CAST(k AS STRING)" if keyed else "'x'"
+        for strategy in ("AUTO", "ONE_PHASE"):
+            path = os.path.join(WORK, f"two-{kind}-{keyed}-{strategy}.sql")
+            with open(path, "w") as f:
+                f.write(f"SET 'table.optimizer.agg-phase-strategy' = '{strategy}';\n"
+                        + two_phase_table(n, 10000000)
+                        + "CREATE TABLE o (k STRING, ws TIMESTAMP(3), we TIMESTAMP(3), c BIGINT, "
+                        "s BIGINT, mn BIGINT, mx BIGINT, a BIGINT) WITH ('connector' = 'print');\n"
+                        f"INSERT INTO o SELECT {keyexpr}, "
+                        "window_start, window_end, COUNT(*), SUM(v), MIN(v), MAX(v), AVG(v) FROM "
+                        f"TABLE({kind}(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, "
+                        "INTERVAL '6' SECOND)) GROUP BY window_start, window_end"
+                        + (", k" if keyed else "") + ";\n")
+            types = plan_types(path)
+            check(("local_window_aggregate" in types) == (strategy == "AUTO"),
+                  f"{kind} {strategy}: plan {types}")
+            r = run(path, "parallelism.default=3")
+            got = window_rows(r.stdout, f"{kind} {strategy}")
+            bad = [k for k in want if got.get(k) != want[k]]
+            check(len(got) == len(want) and not bad,
+                  f"{kind} keyed={keyed} {strategy}: {len(got)} windows, want {len(want)}; "
+                  f"first wrong: {bad[:1]} got {got.get(bad[0]) if bad else None} "
+                  f"want {want[bad[0]] if bad else None}")
+
+    # keys that never repeat: the local phase steps aside (passes rows on) and stays exact
+    big = [dict(r_, k=r_["id"]) for r_ in two_phase_rows(30000)]
+    want = expected_hop_cumulate(big, "HOP", True)
+    path = os.path.join(WORK, "two-bypass.sql")
+    with open(path, "w") as f:
+        f.write(two_phase_table(30000, 10000000)
+                + "CREATE TABLE o (k STRING, ws TIMESTAMP(3), we TIMESTAMP(3), c BIGINT, "
+                "s BIGINT, mn BIGINT, mx BIGINT, a BIGINT) WITH ('connector' = 'print');\n"
+                "INSERT INTO o SELECT CAST(id AS STRING), window_start, window_end, COUNT(*), "
+                "SUM(v), MIN(v), MAX(v), AVG(v) FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), "
+                "INTERVAL '2' SECOND, INTERVAL '6' SECOND)) GROUP BY window_start, window_end, "
+                "id;\n")
+    r = run(path, "parallelism.default=2")
+    check("local aggregation does not pay" in r.stderr,
+          f"the local phase did not step aside: {r.stderr[-600:]}")
+    got = window_rows(r.stdout, "unique keys")
+    bad = [k for k in want if got.get(k) != want[k]]
+    check(len(got) == len(want) and not bad,
+          f"unique keys: {len(got)} windows, want {len(want)}; first wrong: {bad[:1]}")
+
+    # GROUP BY with mini-batch: local phases flush every 500 rows / 200 ms; the outer
+    # aggregation reads the inner one's changelog (retractions merge as negative partials)
+    totals = {}
+    for r_ in data:
+        t = totals.setdefault(str(r_["k"]), [0, 0, -10**9])
+        t[0] += 1
+        t[1] += r_["v"]
+        t[2] = max(t[2], r_["v"])
+    hist = collections.Counter(t[0] for t in totals.values())
+    changes = {}
+    for mb in ("true", "false"):
+        path = os.path.join(WORK, f"two-group-{mb}.sql")
+        with open(path, "w") as f:
+            f.write(f"SET 'table.exec.mini-batch.enabled' = '{mb}';\n"
+                    "SET 'table.exec.mini-batch.allow-latency' = '200 ms';\n"
+                    "SET 'table.exec.mini-batch.size' = '500';\n"
+                    + two_phase_table(n, 10000000)
+                    + "CREATE TABLE o (k INT, c BIGINT, s BIGINT, mx BIGINT) WITH ('connector' = "
+                    "'print', 'print-identifier' = 'per-key');\n"
+                    "CREATE TABLE h (c BIGINT, n BIGINT) WITH ('connector' = 'print', "
+                    "'print-identifier' = 'hist');\n"
+                    "EXECUTE STATEMENT SET BEGIN\n"
+                    "INSERT INTO o SELECT k, COUNT(*), SUM(v), MAX(v) FROM t GROUP BY k;\n"
+                    "INSERT INTO h SELECT c, COUNT(*) FROM (SELECT k, COUNT(*) AS c FROM t "
+                    "GROUP BY k) GROUP BY c;\nEND;\n")
+        types = plan_types(path)
+        check(types.count("local_group_aggregate") == (3 if mb == "true" else 0),
+              f"mini-batch {mb}: plan {types}")
+        r = run(path, "parallelism.default=2")
+        per_key, hist_got = {}, {}
+        for line in r.stdout.splitlines():
+            m = re.match(r"^(per-key|hist)(?::\d+)?> ([+-][IUD])\[(.*)\]$", line)
+            if not m:
+                continue
+            cols = [x.strip() for x in m.group(3).split(",")]
+            target = per_key if m.group(1) == "per-key" else hist_got
+            if m.group(2) in ("+I", "+U"):
+                target[cols[0]] = cols[1:]
+            elif m.group(2) == "-D":
+                target.pop(cols[0], None)
+        want = {k: [str(v[0]), str(v[1]), str(v[2])] for k, v in totals.items()}
+        check(per_key == want, f"mini-batch {mb}: per-key totals {per_key} want {want}")
+        want_h = {str(c): [str(m_)] for c, m_ in hist.items()}
+        check(hist_got == want_h, f"mini-batch {mb}: histogram {hist_got} want {want_h}")
+        changes[mb] = sum(1 for ln in r.stdout.splitlines() if "> " in ln)
+    check(changes["true"] * 4 < changes["false"],
+          f"mini-batch did not cut the changelog: {changes['true']} vs {changes['false']} lines")
+
+    # a savepoint of one strategy restores with the other: every window exactly once
+    want = expected_hop_cumulate(two_phase_rows(30000), "HOP", True)
+    for first, second in (("ONE_PHASE", "AUTO"), ("AUTO", "ONE_PHASE")):
+        paths = []
+        for strategy in (first, second):
+            path = os.path.join(WORK, f"two-sp-{first}-{strategy}.sql")
+            with open(path, "w") as f:
+                f.write(f"SET 'table.optimizer.agg-phase-strategy' = '{strategy}';\n"
+                        + two_phase_table(30000, 10000)
+                        + "CREATE TABLE o (k STRING, ws TIMESTAMP(3), we TIMESTAMP(3), c BIGINT, "
+                        "s BIGINT, mn BIGINT, mx BIGINT, a BIGINT) WITH ('connector' = 'print');\n"
+                        "INSERT INTO o SELECT CAST(k AS STRING), window_start, window_end, "
+                        "COUNT(*), SUM(v), MIN(v), MAX(v), AVG(v) FROM TABLE(HOP(TABLE t, "
+                        "DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)) "
+                        "GROUP BY window_start, window_end, k;\n")
+            paths.append(path)
+        spdir = os.path.join(WORK, f"two-sp-{first}")
+        proc = subprocess.Popen([WEIR, "run", "-Dparallelism.default=2",
+                                 f"-Dstate.savepoints.dir=file://{spdir}", paths[0]],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGUSR2)
+        out1, err1 = proc.communicate(timeout=60)
+        check(proc.returncode == 0, f"{first}: stop-with-savepoint exited {proc.returncode}: "
+              f"{err1[-800:]}")
+        m = re.search(r'msg="savepoint completed" path=(\S+)', err1)
+        check(m, f"{first}: no savepoint path logged: {err1[-800:]}")
+        part1 = window_rows(out1, f"{first} before the savepoint")
+        check(0 < len(part1) < len(want), f"{first}: {len(part1)} windows before the savepoint")
+        r = run(paths[1], "parallelism.default=2", f"execution.savepoint.path={m.group(1)}")
+        part2 = window_rows(r.stdout, f"{second} after restore")
+        both = set(part1) & set(part2)
+        check(not both, f"{first} -> {second}: windows emitted twice: {sorted(both)[:2]}")
+        got = {**part1, **part2}
+        bad = [k for k in want if got.get(k) != want[k]]
+        check(len(got) == len(want) and not bad,
+              f"{first} -> {second}: {len(got)} windows, want {len(want)}; first wrong: "
+              f"{bad[:1]}")
+
+
 @case("bad input: malformed plan, unknown option, type error, corrupted metadata give specific errors")
 def errors():
     cases = [
@@ -716,7 +915,7 @@ if __name__ == "__main__":
     for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
                incremental_retention, late_rows, idleness, config_and_cancel, savepoint_options,
                sql_sensor_aggregates, sql_decimal38, sql_nexmark, sql_union, sql_projection,
-               errors]:
+               sql_two_phase, errors]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)

@@ -346,6 +346,101 @@ static void test_source_projection_errors(void **state)
         WEIR_EPARSE, "$.operators[1]: unknown field 'projection'");
 }
 
+/* Two-phase aggregation: a local aggregation beside its input and the global one reading it
+ * has the one-phase aggregation's output, partitioning and uid (so a savepoint restores either
+ * way), and the operators after it keep theirs. */
+#define LWIN(extra)                                                                                \
+    "{\"id\":\"loc\",\"type\":\"local_window_aggregate\",\"input\":\"wm\",\"rowtime\":\"t\","      \
+    "\"keys\":[\"k\"],\"window\":{\"kind\":\"cumulate\",\"sizeMs\":6000,\"stepMs\":2000},"         \
+    "\"aggregates\":[{\"fn\":\"COUNT\",\"arg\":null,\"name\":\"c\"},{\"fn\":\"SUM\",\"arg\":"      \
+    "\"v\","                                                                                       \
+    "\"name\":\"s\"}]" extra "}"
+#define GWIN(extra) "{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"loc\"" extra "}"
+#define OWIN                                                                                       \
+    "{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":\"wm\",\"rowtime\":\"t\","            \
+    "\"keys\":[\"k\"],\"window\":{\"kind\":\"cumulate\",\"sizeMs\":6000,\"stepMs\":2000},"         \
+    "\"aggregates\":[{\"fn\":\"COUNT\",\"arg\":null,\"name\":\"c\"},{\"fn\":\"SUM\",\"arg\":"      \
+    "\"v\","                                                                                       \
+    "\"name\":\"s\"}]}"
+#define LGRP                                                                                       \
+    "{\"id\":\"loc\",\"type\":\"local_group_aggregate\",\"input\":\"src\",\"keys\":[\"k\"],"       \
+    "\"flushRows\":500,\"flushMs\":200,\"aggregates\":[{\"fn\":\"MAX\",\"arg\":\"v\","             \
+    "\"name\":\"m\"}]}"
+
+static void test_two_phase(void **state)
+{
+    (void)state;
+    rt_plan *one = load_ok(PLAN(SRC "," WM "," OWIN "," SINK("win")), 3);
+    rt_plan *two = load_ok(PLAN(SRC "," WM "," LWIN("") "," GWIN("") "," SINK("win")), 3);
+    const rt_plan_op *lo = &two->ops[2], *g = &two->ops[3], *o = &one->ops[2];
+    assert_int_equal(lo->type, RT_OP_LOCAL_WINDOW_AGG);
+    assert_int_equal(lo->partition, RT_PART_FORWARD); /* beside its input */
+    assert_int_equal(lo->slice_ms, 2000);             /* the step */
+    assert_int_equal(lo->flush_rows, 10000);
+    assert_false(rt_plan_op_stateful(lo));
+    assert_int_equal(lo->out->ncols, 3); /* k, $slice_end, $acc */
+    assert_int_equal(lo->out->types[1].kind, RT_TIMESTAMP);
+    assert_false(lo->out->types[1].rowtime);
+    assert_int_equal(lo->out->types[2].kind, RT_BYTES);
+    assert_true(g->global);
+    assert_int_equal(g->partition, RT_PART_HASH);
+    assert_int_equal(g->npart_keys, 1);
+    assert_int_equal(g->part_keys[0], 0);
+    assert_int_equal(g->naggs, 2);
+    assert_int_equal(g->aggs[1].in.kind, RT_BIGINT);
+    assert_int_equal(g->size_ms, 6000);
+    assert_int_equal(g->step_ms, 2000);
+    assert_int_equal(g->win, RT_WIN_CUMULATE);
+    assert_int_equal(g->out->ncols, o->out->ncols);
+    for (uint32_t i = 0; i < o->out->ncols; i++) {
+        assert_string_equal(g->out->names[i], o->out->names[i]);
+        assert_true(rt_type_equal(g->out->types[i], o->out->types[i]));
+        assert_int_equal(g->out->types[i].rowtime, o->out->types[i].rowtime);
+    }
+    assert_string_equal(g->uid, o->uid);
+    assert_string_equal(two->ops[4].uid, one->ops[3].uid); /* the sink after it */
+    rt_plan_free(one);
+    rt_plan_free(two);
+
+    /* group: flush limits; the global without keys runs at parallelism 1 */
+    one = load_ok(PLAN(SRC ",{\"id\":\"g\",\"type\":\"group_aggregate\",\"input\":\"src\","
+                           "\"keys\":[\"k\"],\"aggregates\":[{\"fn\":\"MAX\",\"arg\":\"v\","
+                           "\"name\":\"m\"}]}," SINK("g")),
+                  2);
+    two = load_ok(PLAN(SRC "," LGRP ",{\"id\":\"g\",\"type\":\"group_aggregate\",\"input\":"
+                           "\"loc\"}," SINK("g")),
+                  2);
+    assert_int_equal(two->ops[1].flush_rows, 500);
+    assert_int_equal(two->ops[1].flush_ms, 200);
+    assert_int_equal(two->ops[1].out->ncols, 2);
+    assert_string_equal(two->ops[2].uid, one->ops[1].uid);
+    assert_int_equal(two->ops[2].out->types[1].kind, RT_BIGINT);
+    assert_true(two->ops[2].out->types[1].nullable);
+    rt_plan_free(one);
+    rt_plan_free(two);
+
+    bad(PLAN(SRC "," WM "," LWIN("") "," SINK("loc")), WEIR_EINVAL,
+        "$.operators[2]: the output of local aggregation 'loc' is partial accumulators: exactly "
+        "one window_aggregate must read it, and nothing else");
+    bad(PLAN(SRC "," WM "," LWIN("") "," GWIN("") "," SINK("win") "," SINK("loc")), WEIR_EDUPLICATE,
+        "$.operators[5].id");
+    bad(PLAN(SRC "," WM "," LWIN("") "," GWIN(",\"keys\":[\"k\"]") "," SINK("win")), WEIR_EPARSE,
+        "$.operators[3].keys: an aggregation reading local aggregation 'loc' takes its "
+        "definition from it");
+    bad(PLAN(SRC "," WM "," LWIN("") "," GWIN(",\"partition\":\"forward\"") "," SINK("win")),
+        WEIR_EPARSE, "$.operators[3].partition: aggregations are always partitioned");
+    bad(PLAN(SRC "," LGRP "," GWIN("") "," SINK("win")), WEIR_EINVAL,
+        "$.operators[2].input: 'loc' is a local_group_aggregate; a window_aggregate reads a "
+        "local_window_aggregate");
+    bad(PLAN(SRC "," WM "," LWIN(",\"flushRows\":0") "," GWIN("") "," SINK("win")), WEIR_EINVAL,
+        "$.operators[2].flushRows: expected an integer 1..1000000");
+    bad(PLAN(SRC "," LWIN("") "," GWIN("") "," SINK("win")), WEIR_EINVAL,
+        "$.operators[1].input: no earlier operator has id 'wm'");
+    bad(PLAN(SRC ",{\"id\":\"wm\",\"type\":\"calc\",\"input\":\"src\"}," LWIN("") "," GWIN(
+            "") "," SINK("win")),
+        WEIR_EINVAL, "$.operators[2].rowtime: 't' is not an event-time attribute");
+}
+
 static void test_example_file(void **state)
 {
     (void)state;
@@ -368,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_union_errors),
         cmocka_unit_test(test_source_projection),
         cmocka_unit_test(test_source_projection_errors),
+        cmocka_unit_test(test_two_phase),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,8 @@ static void test_uids(void **state)
     json_decref(pb);
 }
 
+#define GRPQ "INSERT INTO o SELECT k, SUM(v) FROM s GROUP BY k;"
+
 typedef struct bad {
     const char *sql;
     const char *marker; /* the error points at its first occurrence after the TABLES prefix */
@@ -261,6 +263,22 @@ static const bad bads[] = {
      "'print'", "connector 'print' cannot be used as a source"},
     {"CREATE TABLE s (k INT) WITH (\'connector\' = \'datagen\');", NULL,
      "the script has no INSERT INTO"},
+    {TABLES "SET 'table.optimizer.agg-phase-strategy' = 'THREE_PHASE'; " GRPQ, "SET",
+     "table.optimizer.agg-phase-strategy: 'THREE_PHASE' is not one of AUTO, ONE_PHASE, "
+     "TWO_PHASE"},
+    {TABLES "SET 'table.exec.mini-batch.enabled' = 'yes'; " GRPQ, "SET",
+     "table.exec.mini-batch.enabled: 'yes' is not a boolean"},
+    {TABLES "SET 'table.exec.mini-batch.allow-latency' = '2 parsecs'; " GRPQ, "SET",
+     "table.exec.mini-batch.allow-latency: '2 parsecs' is not a duration"},
+    {TABLES "SET 'table.exec.mini-batch.size' = 'many'; " GRPQ, "SET",
+     "table.exec.mini-batch.size: 'many' is not an integer"},
+    {TABLES "SET 'table.exec.mini-batch.enabled' = 'true'; INSERT INTO o SELECT k, SUM(v) FROM s "
+            "GROUP BY k;",
+     "SELECT", "set table.exec.mini-batch.allow-latency to a duration > 0"},
+    {TABLES "SET 'table.exec.mini-batch.enabled' = 'true'; SET "
+            "'table.exec.mini-batch.allow-latency' = '1 s'; INSERT INTO o SELECT k, SUM(v) FROM s "
+            "GROUP BY k;",
+     "SELECT", "set table.exec.mini-batch.size to a number of rows > 0"},
 };
 
 /* UNION ALL at the top of an INSERT: one pipeline per branch into the sink (also through a
@@ -409,7 +427,10 @@ static void test_union_inside(void **state)
     same_uids(p, p2);
     u = only_op(p, "union");
     pre = consumer_of(p, json_string_value(json_object_get(u, "id")));
+    /* split in two phases: the local one beside the calc after the union */
     agg = consumer_of(p, json_string_value(json_object_get(pre, "id")));
+    assert_string_equal(json_string_value(json_object_get(agg, "type")), "local_window_aggregate");
+    agg = consumer_of(p, json_string_value(json_object_get(agg, "id")));
     assert_string_equal(json_string_value(json_object_get(agg, "type")), "window_aggregate");
     json_decref(p);
     json_decref(p2);
@@ -832,6 +853,113 @@ static void test_projection_statement_set(void **state)
     json_decref(both);
 }
 
+/* Two-phase aggregation (table.optimizer.agg-phase-strategy, as Flink): a window aggregation
+ * is split into local + global unless ONE_PHASE; a group aggregation only with mini-batch on,
+ * its local flushing after mini-batch.size rows and allow-latency; never a COUNT(DISTINCT).
+ * Every operator that is in both plans has the same uid either way, so a savepoint taken with
+ * one strategy restores with the other. */
+#define WINQ                                                                                       \
+    "INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '1' "    \
+    "MINUTE)) GROUP BY window_start, window_end, k;"
+#define MB                                                                                         \
+    "SET 'table.exec.mini-batch.enabled' = 'true';"                                                \
+    "SET 'table.exec.mini-batch.allow-latency' = '2 s'; SET 'table.exec.mini-batch.size' = '500';"
+
+static size_t count_type(json_t *plan, const char *type)
+{
+    size_t i, n = 0;
+    json_t *op;
+    json_array_foreach(json_object_get(plan, "operators"), i, op) n +=
+        strcmp(json_string_value(json_object_get(op, "type")), type) == 0;
+    return n;
+}
+
+/* Every uid of `a` that is not a local aggregation's appears in `b`, in the same order. */
+static void uids_kept(json_t *a, json_t *b)
+{
+    char ua[32][33], ub[32][33];
+    uint32_t na = 0, nb = 0, j = 0;
+    uids(a, ua, &na);
+    uids(b, ub, &nb);
+    for (uint32_t i = 0; i < na; i++) {
+        const char *t = json_string_value(
+            json_object_get(json_array_get(json_object_get(a, "operators"), i), "type"));
+        if (!strncmp(t, "local_", 6))
+            continue;
+        while (j < nb && strcmp(ua[i], ub[j]) != 0)
+            j++;
+        if (j == nb)
+            fail_msg("uid of operator %u (%s) is not kept", i, t);
+    }
+}
+
+static void test_two_phase(void **state)
+{
+    (void)state;
+    json_t *two = compile(TABLES WINQ);
+    json_t *one = compile(TABLES "SET 'table.optimizer.agg-phase-strategy' = 'ONE_PHASE';" WINQ);
+    json_t *forced = compile(TABLES "SET 'table.optimizer.agg-phase-strategy' = 'two_phase';" WINQ);
+    json_t *loc = only_op(two, "local_window_aggregate");
+    json_t *glob = consumer_of(two, json_string_value(json_object_get(loc, "id")));
+    assert_string_equal(json_string_value(json_object_get(glob, "type")), "window_aggregate");
+    assert_null(json_object_get(glob, "keys"));
+    assert_null(json_object_get(loc, "parallelism"));
+    assert_null(json_object_get(loc, "flushRows")); /* the loader's default */
+    assert_int_equal(count_type(one, "local_window_aggregate"), 0);
+    assert_int_equal(count_type(forced, "local_window_aggregate"), 1);
+    uids_kept(one, two);
+    uids_kept(two, one);
+    json_decref(two);
+    json_decref(one);
+    json_decref(forced);
+
+    /* from the configuration (Flink's table options in flink-conf / -D); a SET wins */
+    json_t *conf = json_pack("{s:s, s:s}", "table.optimizer.agg-phase-strategy", "ONE_PHASE",
+                             "table.exec.mini-batch.enabled", "false");
+    json_t *pc = NULL;
+    weir_error e = {0};
+    const char *q = TABLES WINQ;
+    assert_int_equal(sql_compile_conf(q, strlen(q), "t.sql", conf, &pc, NULL, &e), 0);
+    assert_int_equal(count_type(pc, "local_window_aggregate"), 0);
+    json_decref(pc);
+    q = TABLES "SET 'table.optimizer.agg-phase-strategy' = 'AUTO';" WINQ;
+    assert_int_equal(sql_compile_conf(q, strlen(q), "t.sql", conf, &pc, NULL, &e), 0);
+    assert_int_equal(count_type(pc, "local_window_aggregate"), 1);
+    json_decref(pc);
+    json_object_set_new(conf, "table.exec.mini-batch.enabled", json_string("maybe"));
+    assert_int_equal(sql_compile_conf(q, strlen(q), "t.sql", conf, &pc, NULL, &e), WEIR_EINVAL);
+    assert_string_equal(e.msg, "t.sql: table.exec.mini-batch.enabled: 'maybe' is not a boolean "
+                               "(true or false) (from the configuration)");
+    json_decref(conf);
+
+    /* group aggregation: one phase unless mini-batch, as Flink */
+    one = compile(TABLES GRPQ);
+    assert_int_equal(count_type(one, "local_group_aggregate"), 0);
+    two = compile(TABLES MB GRPQ);
+    loc = only_op(two, "local_group_aggregate");
+    assert_int_equal(json_integer_value(json_object_get(loc, "flushRows")), 500);
+    assert_int_equal(json_integer_value(json_object_get(loc, "flushMs")), 2000);
+    uids_kept(one, two);
+    json_decref(two);
+    two = compile(TABLES MB "SET 'table.optimizer.agg-phase-strategy' = 'ONE_PHASE';" GRPQ);
+    assert_int_equal(count_type(two, "local_group_aggregate"), 0);
+    json_decref(two);
+    /* a global aggregation (no keys): the global at parallelism 1, the local beside its input;
+     * COUNT(*) alone reads no column (its calc still has one) */
+    json_decref(compile(TABLES "INSERT INTO o SELECT 1, COUNT(*) FROM s;"));
+    two = compile(TABLES MB "INSERT INTO o SELECT 1, COUNT(*) FROM s;");
+    loc = only_op(two, "local_group_aggregate");
+    assert_null(json_object_get(loc, "parallelism"));
+    glob = consumer_of(two, json_string_value(json_object_get(loc, "id")));
+    assert_int_equal(json_integer_value(json_object_get(glob, "parallelism")), 1);
+    json_decref(two);
+    /* COUNT(DISTINCT) is not split */
+    two = compile(TABLES MB "INSERT INTO o SELECT k, COUNT(DISTINCT v) FROM s GROUP BY k;");
+    assert_int_equal(count_type(two, "local_group_aggregate"), 0);
+    json_decref(two);
+    json_decref(one);
+}
+
 static void test_bad_scripts(void **state)
 {
     (void)state;
@@ -877,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_count_distinct),
         cmocka_unit_test(test_decimal38),
         cmocka_unit_test(test_bad_scripts),
+        cmocka_unit_test(test_two_phase),
         cmocka_unit_test(test_projection_pushdown),
         cmocka_unit_test(test_projection_watermark_computed),
         cmocka_unit_test(test_projection_statement_set),
