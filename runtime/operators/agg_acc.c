@@ -97,9 +97,18 @@ static void update_wide(agg_acc *slot, const rt_plan_agg *a, const rt_col *c, ui
 int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const rt_batch *in,
                    uint32_t row, int sign)
 {
+    return agg_acc_update_distinct(accs, aggs, naggs, in, row, sign, NULL);
+}
+
+int agg_acc_update_distinct(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs,
+                            const rt_batch *in, uint32_t row, int row_sign, const int8_t *dsign)
+{
     for (uint32_t i = 0; i < naggs; accs += slots(&aggs[i]), i++) {
         const rt_plan_agg *a = &aggs[i];
         agg_acc *acc = accs;
+        int sign = a->distinct && dsign ? dsign[i] : row_sign;
+        if (sign == 0)
+            continue;
         if (a->arg < 0) {
             acc->count += sign;
             continue;
@@ -145,7 +154,7 @@ int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const
             break;
         }
     }
-    accs->count += sign;
+    accs->count += row_sign;
     return 0;
 }
 

@@ -29,6 +29,12 @@ uint32_t agg_acc_size(const rt_plan_agg *aggs, uint32_t naggs);
 int agg_acc_update(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs, const rt_batch *in,
                    uint32_t row, int sign);
 
+/* As agg_acc_update, but a DISTINCT aggregate i takes the row with sign dsign[i] (+1: its value
+ * is new in the group, -1: the value's last occurrence left it, 0: no change; agg_distinct.h)
+ * instead of row_sign. dsign NULL: as agg_acc_update. */
+int agg_acc_update_distinct(agg_acc *accs, const rt_plan_agg *aggs, uint32_t naggs,
+                            const rt_batch *in, uint32_t row, int row_sign, const int8_t *dsign);
+
 /* Merges the partial accumulators `part` (a local aggregation's, same aggregates) into accs:
  * counts and sums add, MIN/MAX keep the smaller/larger value. `part` may be unaligned. */
 void agg_acc_merge(agg_acc *accs, const void *part, const rt_plan_agg *aggs, uint32_t naggs);

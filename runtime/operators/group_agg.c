@@ -3,7 +3,8 @@
  * does: +I for a new group, -U (old) and +U (new) when a group's result changes, -D when its
  * last row is retracted.
  *
- * State: one keyed-state entry per key (namespace 0) holding the accumulators.
+ * State: one keyed-state entry per key (namespace 0) holding the accumulators; with DISTINCT
+ * aggregates, the counts of their values (namespace 1, agg_distinct.h).
  *
  * As the global phase of a two-phase aggregation (pop->global) it reads a local aggregation's
  * partials (local_agg.c) and merges them: a group changes once per partial, not once per row.
@@ -12,6 +13,7 @@
  */
 #include "runtime/engine/operator.h"
 #include "runtime/operators/agg_acc.h"
+#include "runtime/operators/agg_distinct.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@ typedef struct group_op {
     uint32_t vlen;
     rt_batch *out;
     agg_acc *old;
+    int8_t *dsign; /* DISTINCT aggregates: per aggregate, how this row changes it */
+    bool distinct;
     uint8_t keybuf[RT_STATE_MAX_KEY];
 } group_op;
 
@@ -70,7 +74,12 @@ static int grp_process(rt_op *op, const rt_batch *in)
             rt_state_key_group(rt_key_hash(g->keybuf, (uint32_t)len), op->plan->max_parallelism);
         void *val;
         uint32_t vlen;
-        int rc = rt_state_get(op->state, kg, 0, g->keybuf, (uint32_t)len, &val, &vlen);
+        int rc;
+        /* distinct values (namespace 1) first: `val` below must not outlive a state call */
+        if (g->distinct && !part &&
+            (rc = agg_distinct_signs(op, kg, 1, g->keybuf, (uint32_t)len, in, r, sign, g->dsign)))
+            return rc;
+        rc = rt_state_get(op->state, kg, 0, g->keybuf, (uint32_t)len, &val, &vlen);
         bool fresh = rc == WEIR_ENOTFOUND;
         if (fresh) {
             if (sign < 0)
@@ -89,7 +98,8 @@ static int grp_process(rt_op *op, const rt_batch *in)
         memcpy(g->old, val, g->vlen);
         if (part)
             agg_acc_merge(val, part->str[r].ptr, p->aggs, p->naggs);
-        else if (agg_acc_update(val, p->aggs, p->naggs, in, r, sign))
+        else if (agg_acc_update_distinct(val, p->aggs, p->naggs, in, r, sign,
+                                         g->distinct ? g->dsign : NULL))
             return weir_error_set(op->err, WEIR_EUNSUPPORTED,
                                   "group '%s': MIN/MAX over an updating input (retractions) is "
                                   "not supported yet",
@@ -155,6 +165,7 @@ static void grp_destroy(rt_op *op)
     group_op *g = (group_op *)op;
     rt_batch_free(g->out);
     free(g->old);
+    free(g->dsign);
     free(g);
 }
 
@@ -176,7 +187,9 @@ int rt_op_group_agg_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t sub
     g->vlen = agg_acc_size(pop->aggs, pop->naggs);
     g->out = rt_batch_new(pop->out, 0);
     g->old = calloc(1, g->vlen);
-    if (!g->out || !g->old) {
+    g->dsign = calloc(pop->naggs ? pop->naggs : 1, 1);
+    g->distinct = agg_distinct_any(pop);
+    if (!g->out || !g->old || !g->dsign) {
         grp_destroy(&g->op);
         return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     }

@@ -3,10 +3,11 @@
  * window table-valued functions followed by GROUP BY window_start, window_end, keys).
  *
  * State: one keyed-state entry per (key, window) — namespace = window end, value = the
- * accumulators. The set of window ends that hold state is kept in memory (a sorted array) and
- * checkpointed with the operator; a watermark at or past end - 1 fires the window: its entries
- * are scanned, emitted as +I rows and removed. Rows whose windows have all fired are late:
- * dropped and counted.
+ * accumulators — and, with DISTINCT aggregates, the counts of their values in the same
+ * namespace (agg_distinct.h), removed when the window fires. The set of window ends that hold state
+ * is kept in memory (a sorted array) and checkpointed with the operator; a watermark at or past end
+ * - 1 fires the window: its entries are scanned, emitted as +I rows and removed. Rows whose windows
+ * have all fired are late: dropped and counted.
  *
  * Output columns: keys..., window_start, window_end, window_time (= end - 1), aggregates...
  *
@@ -17,6 +18,7 @@
  */
 #include "runtime/engine/operator.h"
 #include "runtime/operators/agg_acc.h"
+#include "runtime/operators/agg_distinct.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,8 @@ typedef struct window_op {
     uint8_t keybuf[RT_STATE_MAX_KEY];
     int fire_rc;
     int64_t fire_end;
+    int8_t *dsign; /* DISTINCT aggregates: per aggregate, how this row changes it */
+    bool distinct;
 } window_op;
 
 static int64_t floor_mod(int64_t a, int64_t b)
@@ -83,7 +87,12 @@ static int update(window_op *w, uint32_t kg, int64_t end, const uint8_t *key, ui
     }
     void *val;
     uint32_t vlen;
-    int rc = rt_state_get(op->state, kg, (uint64_t)end, key, klen, &val, &vlen);
+    int rc;
+    /* distinct values of this window first: `val` below must not outlive a state call */
+    if (w->distinct && !part &&
+        (rc = agg_distinct_signs(op, kg, (uint64_t)end, key, klen, in, row, 1, w->dsign)))
+        return rc;
+    rc = rt_state_get(op->state, kg, (uint64_t)end, key, klen, &val, &vlen);
     if (rc == WEIR_ENOTFOUND) {
         if ((rc = rt_state_put(op->state, kg, (uint64_t)end, key, klen, NULL, w->vlen, &val)))
             return weir_error_set(op->err, rc, "window '%s': state: %s", op->pop->id,
@@ -101,7 +110,8 @@ static int update(window_op *w, uint32_t kg, int64_t end, const uint8_t *key, ui
     if (part)
         agg_acc_merge(val, part, op->pop->aggs, op->pop->naggs);
     else
-        agg_acc_update(val, op->pop->aggs, op->pop->naggs, in, row, 1);
+        agg_acc_update_distinct(val, op->pop->aggs, op->pop->naggs, in, row, 1,
+                                w->distinct ? w->dsign : NULL);
     return 0;
 }
 
@@ -171,6 +181,8 @@ static int fire_one(void *ctx, uint32_t kg, const void *key, uint32_t klen, cons
     window_op *w = ctx;
     rt_op *op = &w->op;
     const rt_plan_op *p = op->pop;
+    if (vlen == AGG_DISTINCT_VLEN && w->distinct)
+        return 0; /* a DISTINCT value's count: removed with the window */
     if (vlen != w->vlen)
         return WEIR_EPARSE;
     if (rt_batch_full(w->out)) {
@@ -281,6 +293,7 @@ static void win_destroy(rt_op *op)
     window_op *w = (window_op *)op;
     rt_batch_free(w->out);
     free(w->ends);
+    free(w->dsign);
     free(w);
 }
 
@@ -306,7 +319,10 @@ int rt_op_window_agg_new(const rt_plan *plan, const rt_plan_op *pop, uint32_t su
         return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     w->op.vt = &window_vt;
     w->vlen = agg_acc_size(pop->aggs, pop->naggs);
-    if (!(w->out = rt_batch_new(pop->out, 0))) {
+    w->distinct = agg_distinct_any(pop);
+    if (!(w->out = rt_batch_new(pop->out, 0)) ||
+        !(w->dsign = calloc(pop->naggs ? pop->naggs : 1, 1))) {
+        rt_batch_free(w->out);
         free(w);
         return weir_error_set(err, WEIR_ENOMEM, "out of memory");
     }

@@ -500,8 +500,12 @@ static int load_agg(rt_plan_op *op, const rt_schema *in, const char *path, bool 
             FAIL(WEIR_EUNSUPPORTED, "%s.fn: unknown aggregate function '%s'", p, fn);
         ag->fn = (rt_agg_fn)f;
         ag->distinct = json_is_true(json_object_get(a, "distinct"));
-        if (ag->distinct)
-            FAIL(WEIR_EUNSUPPORTED, "%s.distinct: DISTINCT aggregates are not supported yet", p);
+        if (ag->distinct &&
+            (op->type == RT_OP_LOCAL_WINDOW_AGG || op->type == RT_OP_LOCAL_GROUP_AGG))
+            FAIL(WEIR_EUNSUPPORTED,
+                 "%s.distinct: a DISTINCT aggregate cannot be pre-aggregated locally (its values "
+                 "must all meet in one place): use a one-phase aggregation",
+                 p);
         json_t *arg = json_object_get(a, "arg");
         ag->arg = -1;
         if (arg && !json_is_null(arg)) {
@@ -511,8 +515,9 @@ static int load_agg(rt_plan_op *op, const rt_schema *in, const char *path, bool 
             if ((rc = column_ref(arg, in, ap, &c, err)))
                 goto done;
             ag->arg = (int)c;
-        } else if (ag->fn != RT_AGG_COUNT)
-            FAIL(WEIR_EPARSE, "%s.arg: %s needs an argument", p, agg_names[f]);
+        } else if (ag->fn != RT_AGG_COUNT || ag->distinct)
+            FAIL(WEIR_EPARSE, "%s.arg: %s%s needs an argument", p, agg_names[f],
+                 ag->distinct ? " DISTINCT" : "");
         rt_type t = ag->arg >= 0 ? in->types[ag->arg] : rt_type_of(RT_BIGINT);
         ag->in = t;
         if ((rc = agg_type(ag->fn, &t, &ag->out, p, err)))

@@ -361,6 +361,39 @@ static sql_expr *call_args(parser *p, const char *fn, sql_pos pos)
     }
 }
 
+/* An aggregate's `FILTER (WHERE cond)`: the aggregate takes only the rows where cond is TRUE,
+ * which is the aggregate of `CASE WHEN cond THEN arg END` (aggregates skip NULLs; COUNT(*)
+ * becomes COUNT(CASE WHEN cond THEN TRUE END)). */
+static sql_expr *agg_filter(parser *p, sql_expr *e)
+{
+    static const char *const aggs[] = {"COUNT", "SUM", "MIN", "MAX", "AVG", NULL};
+    if (!is_kw(cur(p), "FILTER") || !is_op(&p->t.v[p->i + 1], "("))
+        return e;
+    bool agg = false;
+    for (const char *const *a = aggs; *a && !agg; a++)
+        agg = !strcmp(e->fn, *a);
+    if (!agg)
+        return fail_at(p, cur(p), "FILTER applies to aggregate functions, not %s", e->fn);
+    p->i += 2;
+    if (!expect_kw(p, "WHERE"))
+        return NULL;
+    sql_expr *cond = expr(p);
+    if (!cond || !expect_op(p, ")"))
+        return NULL;
+    if (e->nargs > 1)
+        return e; /* the binder reports the argument count */
+    sql_expr *v = e->star ? lit(p, "BOOLEAN", "TRUE", e->pos) : e->args[0];
+    sql_expr *c = v ? call(p, "CASE", cond->pos, 2, cond, v) : NULL;
+    if (!c)
+        return NULL;
+    if (e->star) {
+        e->star = false;
+        PUSH(p, e->args, e->nargs, c);
+    } else
+        e->args[0] = c;
+    return e;
+}
+
 static sql_expr *primary(parser *p)
 {
     sql_token *t = cur(p);
@@ -584,7 +617,8 @@ static sql_expr *primary(parser *p)
         }
         if (is_op(&p->t.v[p->i + 1], "(") && !reserved_word(t)) {
             p->i += 2;
-            return call_args(p, sdup(p, u), pos);
+            sql_expr *e = call_args(p, sdup(p, u), pos);
+            return e ? agg_filter(p, e) : NULL;
         }
     }
     if (t->kind == TK_IDENT || t->kind == TK_QIDENT) {

@@ -63,7 +63,6 @@ typedef struct ctx {
     int ntables;
     const sql_stmt **views;
     int nviews;
-    bool distinct_ok;      /* binding a non-window GROUP BY's aggregates */
     const sql_stmt **ctes; /* WITH queries in scope, innermost last (owned array) */
     int nctes, cap_ctes;
     int depth;
@@ -396,14 +395,8 @@ static json_t *bind(ctx *c, const sql_expr *e, const rel *scope, aggs *collect, 
                 fail(c, e->pos, WEIR_EINVAL, "aggregate function %s is not allowed here", e->fn);
                 break;
             }
-            if (e->distinct && (!c->distinct_ok || strcmp(e->fn, "COUNT") != 0)) {
-                fail(c, e->pos, WEIR_EUNSUPPORTED,
-                     "%s(DISTINCT ...) is not supported yet (COUNT(DISTINCT x) is, as the only "
-                     "aggregate of a GROUP BY without a window)",
-                     e->fn);
-                break;
-            }
-            if ((e->star && strcmp(e->fn, "COUNT")) || (!e->star && e->nargs != 1)) {
+            if ((e->star && (strcmp(e->fn, "COUNT") || e->distinct)) ||
+                (!e->star && e->nargs != 1)) {
                 fail(c, e->pos, WEIR_EINVAL, "%s takes one argument", e->fn);
                 break;
             }
@@ -880,7 +873,6 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
         goto done;
     }
     /* aggregates of the SELECT list and HAVING */
-    c->distinct_ok = !win;
     for (int i = 0; i < q->nitems; i++) {
         if (!q->items[i].expr) {
             rc = fail(c, q->items[i].pos, WEIR_EINVAL, "SELECT * is not allowed with GROUP BY");
@@ -901,17 +893,12 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
     }
     /* COUNT(DISTINCT x) as the only aggregate: distinct (keys, x) first, then COUNT(x) of
      * that changelog per key (NULLs are not counted, as COUNT(DISTINCT) does not) */
-    bool count_distinct = false;
+    bool count_distinct = false, any_distinct = false;
     for (int i = 0; i < a.n; i++)
-        if (a.list[i]->distinct) {
-            if (a.n > 1) {
-                rc = fail(c, a.list[i]->pos, WEIR_EUNSUPPORTED,
-                          "COUNT(DISTINCT ...) together with other aggregates is not supported "
-                          "yet");
-                goto done;
-            }
-            count_distinct = true;
-        }
+        any_distinct |= a.list[i]->distinct;
+    /* (kept as it was planned before DISTINCT aggregates ran in the engine, so savepoints of
+     * such jobs restore; every other DISTINCT aggregate is the engine's) */
+    count_distinct = any_distinct && a.n == 1 && !win && !strcmp(a.list[0]->fn, "COUNT");
     json_t *aggdefs = json_array();
     for (int i = 0; i < a.n; i++) {
         const sql_expr *e = a.list[i];
@@ -934,8 +921,10 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
         }
         char an[32];
         snprintf(an, sizeof(an), "$agg%d", i);
-        json_array_append_new(aggdefs,
-                              json_pack("{s:s, s:o, s:s}", "fn", e->fn, "arg", arg, "name", an));
+        json_t *def = json_pack("{s:s, s:o, s:s}", "fn", e->fn, "arg", arg, "name", an);
+        if (e->distinct && !count_distinct) /* the engine keeps the distinct values */
+            json_object_set_new(def, "distinct", json_true());
+        json_array_append_new(aggdefs, def);
     }
     if (win) {
         names[n] = f->timecol;
@@ -1022,8 +1011,7 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
         json_object_set_new(op, "parallelism", json_integer(1));
     bool two = false;
     long long flush_rows = 0, flush_ms = 0;
-    if ((rc =
-             agg_phases(c, q->pos, win, count_distinct, agg_input, &two, &flush_rows, &flush_ms))) {
+    if ((rc = agg_phases(c, q->pos, win, any_distinct, agg_input, &two, &flush_rows, &flush_ms))) {
         json_decref(op);
         goto done;
     }
@@ -1123,7 +1111,6 @@ static int plan_aggregate(ctx *c, const sql_query *q, const rel *in, rel *out)
     rc = emit_calc(c, &agg, proj, filter, names, types, n, out);
     proj = NULL;
 done:
-    c->distinct_ok = false;
     json_decref(proj);
     for (int i = 0; i < 64; i++)
         free(key_json[i]);

@@ -869,6 +869,134 @@ def sql_two_phase():
               f"{bad[:1]}")
 
 
+def java_mod(a, b):
+    return a - java_div(a, b) * b
+
+
+def expected_distinct_hop(rows):
+    """{(key, start, end): [count(*), count(distinct v%10), sum(distinct v%10), max(distinct v)]}
+    of HOP(2 s, 6 s) by k."""
+    vals = {}
+    for r in rows:
+        ts = r["id"] * 100
+        for s_ in range(ts - ts % 2000, ts - 6000, -2000):
+            key = (str(r["k"]), fmt_ts(s_), fmt_ts(s_ + 6000))
+            vals.setdefault(key, []).append(r["v"])
+    out = {}
+    for key, vs in vals.items():
+        mods = {java_mod(v, 10) for v in vs}
+        out[key] = [str(len(vs)), str(len(mods)), str(sum(mods)), str(max(vs))]
+    return out
+
+
+DISTINCT_WINDOW = ("CREATE TABLE o (k STRING, ws TIMESTAMP(3), we TIMESTAMP(3), c BIGINT, "
+                   "dc BIGINT, ds BIGINT, mx BIGINT) WITH ('connector' = 'print');\n"
+                   "INSERT INTO o SELECT CAST(k AS STRING), window_start, window_end, COUNT(*), "
+                   "COUNT(DISTINCT MOD(v, 10)), SUM(DISTINCT MOD(v, 10)), MAX(DISTINCT v) FROM "
+                   "TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)) "
+                   "GROUP BY window_start, window_end, k;\n")
+
+
+@case("SQL DISTINCT aggregates: COUNT/SUM/MAX(DISTINCT) beside COUNT(*) in HOP windows and over a "
+      "changelog (retracted values leave), both backends; FILTER (WHERE); their values survive "
+      "a savepoint")
+def sql_distinct():
+    n = 6000
+    data = two_phase_rows(n)
+    want = expected_distinct_hop(data)
+    path = os.path.join(WORK, "distinct-window.sql")
+    with open(path, "w") as f:
+        f.write(two_phase_table(n, 10000000) + DISTINCT_WINDOW)
+    types = plan_types(path)
+    check("local_window_aggregate" not in types, f"a DISTINCT aggregation was split: {types}")
+    for backend in ("hashmap", "rocksdb"):
+        r = run(path, "parallelism.default=2", f"state.backend.type={backend}",
+                f"state.backend.rocksdb.localdir={WORK}")
+        got = window_rows(r.stdout, f"distinct {backend}")
+        bad = [k for k in want if got.get(k) != want[k]]
+        check(len(got) == len(want) and not bad,
+              f"{backend}: {len(got)} windows, want {len(want)}; first wrong: {bad[:1]} got "
+              f"{got.get(bad[0]) if bad else None} want {want[bad[0]] if bad else None}")
+
+    # over the changelog of a GROUP BY: a key's count moves (-U old, +U new), so the outer
+    # DISTINCT sees values come and go; the final state is that of the final counts
+    counts = collections.Counter(r_["k"] for r_ in data)
+    by_m = {}
+    for k, c in counts.items():
+        by_m.setdefault(k % 3, []).append(c)
+    want_g = {str(m): [str(len(set(cs))), str(sum(set(cs))), str(len(cs))]
+              for m, cs in by_m.items()}
+    path = os.path.join(WORK, "distinct-group.sql")
+    with open(path, "w") as f:
+        f.write(two_phase_table(n, 10000000)
+                + "CREATE TABLE o (m INT, dc BIGINT, ds BIGINT, c BIGINT) WITH "
+                "('connector' = 'print');\n"
+                "INSERT INTO o SELECT MOD(k, 3), COUNT(DISTINCT c), SUM(DISTINCT c), COUNT(*) "
+                "FROM (SELECT k, COUNT(*) AS c FROM t GROUP BY k) GROUP BY MOD(k, 3);\n")
+    for backend in ("hashmap", "rocksdb"):
+        r = run(path, "parallelism.default=2", f"state.backend.type={backend}",
+                f"state.backend.rocksdb.localdir={WORK}")
+        final = {}
+        for kind, cols in rows(r.stdout):
+            if kind in ("+I", "+U"):
+                final[cols[0]] = cols[1:]
+            elif kind == "-D":
+                final.pop(cols[0], None)
+        check(final == want_g, f"{backend}: {final}, want {want_g}")
+
+    # FILTER (WHERE ...) on aggregates, DISTINCT ones too (Nexmark q15's shape)
+    want_f = {}
+    for r_ in data:
+        w = want_f.setdefault(str(r_["k"]), [0, 0, 0, set()])
+        w[0] += 1
+        if r_["v"] > 500:
+            w[1] += 1
+            w[2] += r_["v"]
+        if r_["v"] < -900:
+            w[3].add(r_["v"])
+    want_f = {k: [str(w[0]), str(w[1]), str(w[2]), str(len(w[3]))] for k, w in want_f.items()}
+    path = os.path.join(WORK, "filter.sql")
+    with open(path, "w") as f:
+        f.write(two_phase_table(n, 10000000)
+                + "CREATE TABLE o (k INT, c BIGINT, cf BIGINT, sf BIGINT, df BIGINT) WITH "
+                "('connector' = 'print');\n"
+                "INSERT INTO o SELECT k, COUNT(*), COUNT(*) FILTER (WHERE v > 500), "
+                "SUM(v) FILTER (WHERE v > 500), COUNT(DISTINCT v) FILTER (WHERE v < -900) "
+                "FROM t GROUP BY k;\n")
+    r = run(path, "parallelism.default=2")
+    final = {}
+    for kind, cols in rows(r.stdout):
+        if kind in ("+I", "+U"):
+            final[cols[0]] = cols[1:]
+    check(final == want_f, f"FILTER: {final}, want {want_f}")
+
+    # stop with a savepoint mid-stream and restore: the distinct values seen before it count
+    n = 30000
+    want = expected_distinct_hop(two_phase_rows(n))
+    path = os.path.join(WORK, "distinct-sp.sql")
+    with open(path, "w") as f:
+        f.write(two_phase_table(n, 10000) + DISTINCT_WINDOW)
+    spdir = os.path.join(WORK, "distinct-sp")
+    proc = subprocess.Popen([WEIR, "run", "-Dparallelism.default=2",
+                             f"-Dstate.savepoints.dir=file://{spdir}", path],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGUSR2)
+    out1, err1 = proc.communicate(timeout=60)
+    m = re.search(r'msg="savepoint completed" path=(\S+)', err1)
+    check(proc.returncode == 0 and m, f"stop-with-savepoint: {proc.returncode} {err1[-600:]}")
+    part1 = window_rows(out1, "before the savepoint")
+    check(0 < len(part1) < len(want), f"{len(part1)} windows before the savepoint")
+    r = run(path, "parallelism.default=2", f"execution.savepoint.path={m.group(1)}")
+    part2 = window_rows(r.stdout, "after restore")
+    check(not set(part1) & set(part2), "windows emitted twice")
+    got = {**part1, **part2}
+    bad = [k for k in want if got.get(k) != want[k]]
+    check(len(got) == len(want) and not bad,
+          f"after restore: {len(got)} windows, want {len(want)}; first wrong: {bad[:1]} got "
+          f"{got.get(bad[0]) if bad else None} want {want[bad[0]] if bad else None}")
+
+
 @case("bad input: malformed plan, unknown option, type error, corrupted metadata give specific errors")
 def errors():
     cases = [
@@ -915,7 +1043,7 @@ if __name__ == "__main__":
     for fn in [tumble_exact, backends_identical, kill_restart, restart_strategy, savepoint_continue,
                incremental_retention, late_rows, idleness, config_and_cancel, savepoint_options,
                sql_sensor_aggregates, sql_decimal38, sql_nexmark, sql_union, sql_projection,
-               sql_two_phase, errors]:
+               sql_two_phase, sql_distinct, errors]:
         if not only or fn.__name__ in only:
             fn()
     shutil.rmtree(WORK, ignore_errors=True)

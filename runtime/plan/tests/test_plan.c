@@ -432,6 +432,28 @@ static void test_two_phase(void **state)
     bad(PLAN(SRC "," LGRP "," GWIN("") "," SINK("win")), WEIR_EINVAL,
         "$.operators[2].input: 'loc' is a local_group_aggregate; a window_aggregate reads a "
         "local_window_aggregate");
+    /* DISTINCT aggregates run in one phase only; they need an argument */
+    two = load_ok(PLAN(SRC "," WM ",{\"id\":\"win\",\"type\":\"window_aggregate\",\"input\":"
+                           "\"wm\",\"rowtime\":\"t\",\"keys\":[\"k\"],\"window\":{\"kind\":"
+                           "\"tumble\",\"sizeMs\":1000},\"aggregates\":[{\"fn\":\"COUNT\","
+                           "\"arg\":\"v\",\"distinct\":true,\"name\":\"d\"},{\"fn\":\"SUM\","
+                           "\"arg\":\"v\",\"name\":\"s\"}]}," SINK("win")),
+                  1);
+    assert_true(two->ops[2].aggs[0].distinct);
+    assert_false(two->ops[2].aggs[1].distinct);
+    assert_int_equal(two->ops[2].out->types[4].kind, RT_BIGINT);
+    rt_plan_free(two);
+    bad(PLAN(SRC ",{\"id\":\"loc\",\"type\":\"local_group_aggregate\",\"input\":\"src\","
+                 "\"keys\":[\"k\"],\"aggregates\":[{\"fn\":\"SUM\",\"arg\":\"v\","
+                 "\"distinct\":true,\"name\":\"m\"}]},{\"id\":\"g\",\"type\":"
+                 "\"group_aggregate\",\"input\":\"loc\"}," SINK("g")),
+        WEIR_EUNSUPPORTED,
+        "$.operators[1].aggregates[0].distinct: a DISTINCT aggregate cannot be pre-aggregated "
+        "locally");
+    bad(PLAN(SRC ",{\"id\":\"g\",\"type\":\"group_aggregate\",\"input\":\"src\",\"keys\":["
+                 "\"k\"],\"aggregates\":[{\"fn\":\"COUNT\",\"arg\":null,\"distinct\":true,"
+                 "\"name\":\"m\"}]}," SINK("g")),
+        WEIR_EPARSE, "$.operators[1].aggregates[0].arg: COUNT DISTINCT needs an argument");
     bad(PLAN(SRC "," WM "," LWIN(",\"flushRows\":0") "," GWIN("") "," SINK("win")), WEIR_EINVAL,
         "$.operators[2].flushRows: expected an integer 1..1000000");
     bad(PLAN(SRC "," LWIN("") "," GWIN("") "," SINK("win")), WEIR_EINVAL,

@@ -215,13 +215,12 @@ static const bad bads[] = {
      "expression 'v' is neither in GROUP BY nor inside an aggregate function"},
     {TABLES "INSERT INTO o SELECT k, v FROM s WHERE COUNT(*) > 1;", ">",
      "aggregate functions are not allowed in WHERE"},
-    {TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT v) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), "
-            "INTERVAL '1' SECOND)) GROUP BY window_start, window_end, k;",
-     "COUNT", "COUNT(DISTINCT ...) is not supported yet"},
-    {TABLES "INSERT INTO o SELECT k, SUM(DISTINCT v) FROM s GROUP BY k;", "SUM",
-     "SUM(DISTINCT ...) is not supported yet"},
-    {TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT v) + SUM(v) FROM s GROUP BY k;", "COUNT",
-     "COUNT(DISTINCT ...) together with other aggregates is not supported yet"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT *) FROM s GROUP BY k;", "COUNT",
+     "COUNT takes one argument"},
+    {TABLES "INSERT INTO o SELECT k, UPPER(k) FILTER (WHERE v > 1) FROM s;", "FILTER",
+     "FILTER applies to aggregate functions, not UPPER"},
+    {TABLES "INSERT INTO o SELECT k, COUNT(*) FILTER (v > 1) FROM s GROUP BY k;", "v > 1",
+     "expected WHERE"},
     {TABLES "INSERT INTO o SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ms), INTERVAL "
             "\'1\' SECOND)) GROUP BY k, window_start, window_end;",
      "ms)", "DESCRIPTOR(ms): 'ms' is not a time attribute"},
@@ -952,6 +951,26 @@ static void test_two_phase(void **state)
     assert_null(json_object_get(loc, "parallelism"));
     glob = consumer_of(two, json_string_value(json_object_get(loc, "id")));
     assert_int_equal(json_integer_value(json_object_get(glob, "parallelism")), 1);
+    json_decref(two);
+    /* DISTINCT aggregates beside others, in windows too: the engine's, in one phase */
+    two = compile(TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT v) + SUM(DISTINCT v) + COUNT(*) "
+                         "FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP "
+                         "BY window_start, window_end, k;");
+    assert_int_equal(count_type(two, "local_window_aggregate"), 0);
+    json_t *aggs = json_object_get(only_op(two, "window_aggregate"), "aggregates");
+    assert_int_equal(json_array_size(aggs), 3);
+    assert_true(json_is_true(json_object_get(json_array_get(aggs, 0), "distinct")));
+    assert_true(json_is_true(json_object_get(json_array_get(aggs, 1), "distinct")));
+    assert_null(json_object_get(json_array_get(aggs, 2), "distinct"));
+    json_decref(two);
+    /* FILTER (WHERE c): the aggregate of CASE WHEN c THEN x END (COUNT(*): of TRUE) */
+    two = compile(TABLES "INSERT INTO o SELECT k, COUNT(*) FILTER (WHERE v > 1) + SUM(v) FILTER "
+                         "(WHERE k < 3) FROM s GROUP BY k;");
+    aggs = json_object_get(only_op(two, "group_aggregate"), "aggregates");
+    assert_int_equal(json_array_size(aggs), 2);
+    char *pre = json_dumps(json_array_get(json_object_get(two, "operators"), 3), JSON_COMPACT);
+    assert_non_null(strstr(pre, "\"fn\":\"CASE\""));
+    free(pre);
     json_decref(two);
     /* COUNT(DISTINCT) is not split */
     two = compile(TABLES MB "INSERT INTO o SELECT k, COUNT(DISTINCT v) FROM s GROUP BY k;");
