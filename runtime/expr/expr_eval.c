@@ -56,6 +56,10 @@ static const int64_t P10[19] = {1,
                                 10000000000000000LL,
                                 100000000000000000LL,
                                 1000000000000000000LL};
+/* 10^0 .. 10^22: the powers of ten a double holds exactly */
+static const double P10D[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 static unsigned scale_of(rt_type t)
 {
@@ -1010,6 +1014,63 @@ static int eval_lazy(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena
     return 0;
 }
 
+/* ROUND(x, d) of a DOUBLE as Flink computes it: BigDecimal.valueOf(x) (the shortest decimal
+ * that reads back as x) rounded HALF_UP to d places, back to the nearest double. The fast path,
+ * round(x * 10^d) / 10^d, gives the same result unless x * 10^d is within the product's error of
+ * a half (or too large to be exact); those go through the decimal digits. */
+static double round_double(double x, int64_t d)
+{
+    if (!isfinite(x) || x == 0)
+        return x;
+    if (d >= 0 && d <= 22) {
+        double m = P10D[d], y = x * m;
+        double frac = fabs(y - trunc(y));
+        if (fabs(y) < 1073741824.0 && fabs(frac - 0.5) > 1e-6)
+            return round(y) / m;
+    }
+    if (d > 340)
+        return x;
+    char buf[40];
+    int p = 1;
+    for (; p <= 17; p++) { /* the shortest digits that read back as x */
+        snprintf(buf, sizeof(buf), "%.*e", p - 1, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    /* buf: [-]D[.DDD]e±XX -> digits, decimal exponent: x = 0.digits * 10^(e + 1) */
+    bool neg = buf[0] == '-';
+    char digits[24];
+    int n = 0;
+    const char *c = buf + neg;
+    for (; *c && *c != 'e'; c++)
+        if (*c != '.')
+            digits[n++] = *c;
+    int e = atoi(c + 1) + 1;
+    int64_t keep = (int64_t)e + d; /* digits before the rounding position */
+    if (keep >= n)
+        return x; /* nothing to round away */
+    if (keep < 0)
+        return neg ? -0.0 : 0.0;
+    bool up = digits[keep] >= '5';
+    n = (int)keep;
+    for (int i = n - 1; up && i >= 0; i--) {
+        if (digits[i] == '9')
+            digits[i] = '0';
+        else {
+            digits[i]++;
+            up = false;
+        }
+    }
+    char out[48];
+    if (up) /* 9.99 -> 10.0: one more integer digit */
+        snprintf(out, sizeof(out), "%s0.1e%d", neg ? "-" : "", e + 1);
+    else if (n == 0)
+        return neg ? -0.0 : 0.0;
+    else
+        snprintf(out, sizeof(out), "%s0.%.*se%d", neg ? "-" : "", n, digits, e);
+    return strtod(out, NULL);
+}
+
 static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_error *err)
 {
     if (n->op == OP_COL) {
@@ -1217,10 +1278,8 @@ static int ev(node *n, const rt_batch *in, uint32_t rows, rt_arena *arena, weir_
                     o->f64[r] = floor(x);
                 else if (n->op == OP_CEIL)
                     o->f64[r] = ceil(x);
-                else {
-                    double m = pow(10, (double)d);
-                    o->f64[r] = round(x * m) / m;
-                }
+                else
+                    o->f64[r] = round_double(x, d);
             } else if (n->type.kind == RT_DECIMAL) {
                 if (o->null[r]) {
                     expr_set_null(o, r);

@@ -112,6 +112,13 @@ static void test_arithmetic(void **state)
     eval_case(CALL("ABS", COL(5)), "12.34", "0.05", "NULL");
     eval_case(CALL("ROUND", COL(2)), "3.0", "-1.0", "NULL");
     eval_case(CALL("ROUND", COL(5) "," I(1)), "12.3", "-0.1", "NULL");
+    /* ROUND of a DOUBLE is Flink's: its shortest decimal rounded HALF_UP, not x * 10^d rounded */
+    eval_case(CALL("ROUND", LIT("DOUBLE", "1.005") "," I(2)), "1.01", "1.01", "1.01");
+    eval_case(CALL("ROUND", LIT("DOUBLE", "-2.675") "," I(2)), "-2.68", "-2.68", "-2.68");
+    eval_case(CALL("ROUND", LIT("DOUBLE", "9.996") "," I(2)), "10.0", "10.0", "10.0");
+    eval_case(CALL("ROUND", LIT("DOUBLE", "1e307") "," I(2)), "1.0E307", "1.0E307", "1.0E307");
+    eval_case(CALL("ROUND", LIT("DOUBLE", "1234.5") "," I(-2)), "1200.0", "1200.0", "1200.0");
+    eval_case(CALL("ROUND", LIT("DOUBLE", "0.005") "," I(2)), "0.01", "0.01", "0.01");
     eval_case(CALL("FLOOR", COL(5)), "12", "-1", "NULL");
     eval_case(CALL("CEIL", COL(2)), "3.0", "-0.0", "NULL");
     eval_case(CALL("POWER", COL(0) "," I(2)), "49.0", "9.0", "NULL");
