@@ -3,6 +3,9 @@
  * "+I[1, abc, NULL]", prefixed as Flink's PrintSinkOutputWriter does: "<identifier>:<subtask+1>> "
  * with an identifier and parallelism > 1, "<identifier>> ", "<subtask+1>> ", or nothing.
  *
+ * Fields of a ROW column reach the sink flattened, as columns named "row.field" (docs/sql.md);
+ * they print as one nested row, "+I[1, +I[ann, lee], 2]", as Flink prints a nested Row.
+ *
  * Rows are formatted into a per-instance buffer and written with one fwrite per batch under
  * the stream's lock, so lines of several subtasks never interleave.
  *
@@ -29,7 +32,74 @@ typedef struct print_sink {
     bool to_stderr;
     char *buf;
     size_t len, cap;
+    /* ROW fields: per column, how many nested rows open before it and close after it; NULL
+     * when no column is a ROW field */
+    uint8_t *opens, *closes;
 } print_sink;
+
+/* The ROW nesting of the columns, from their names ("a.b.c": field c of ROW b of ROW a). */
+static int nesting(print_sink *p, const rt_schema *s)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < s->ncols && !any; i++)
+        any = strchr(s->names[i], '.') != NULL;
+    if (!any)
+        return 0;
+    if (!(p->opens = calloc(s->ncols, 1)) || !(p->closes = calloc(s->ncols, 1)))
+        return WEIR_ENOMEM;
+    const char *prev = "";
+    uint32_t prev_depth = 0;
+    for (uint32_t i = 0; i < s->ncols; i++) {
+        const char *n = s->names[i];
+        uint32_t depth = 0, common = 0;
+        for (const char *c = n; *c; c++)
+            depth += *c == '.';
+        /* parents shared with the previous column: equal leading "seg." parts */
+        const char *a = prev, *b = n;
+        while (common < depth && common < prev_depth) {
+            const char *da = strchr(a, '.'), *db = strchr(b, '.');
+            if (!da || !db || da - a != db - b || strncmp(a, b, (size_t)(da - a)) != 0)
+                break;
+            common++;
+            a = da + 1;
+            b = db + 1;
+        }
+        if (i > 0)
+            p->closes[i - 1] = (uint8_t)(prev_depth - common);
+        p->opens[i] = (uint8_t)(depth - common);
+        prev = n;
+        prev_depth = depth;
+    }
+    p->closes[s->ncols - 1] = (uint8_t)prev_depth;
+    return 0;
+}
+
+/* rt_batch_format_row with ROW fields nested. */
+static int format_nested(const print_sink *p, const rt_batch *b, uint32_t row, char *buf,
+                         size_t size)
+{
+    size_t n = 0;
+#define ROOM (n < size ? size - n : 0)
+#define AT   (buf + (n < size ? n : size))
+    if (size)
+        buf[0] = '\0';
+    n += (size_t)snprintf(AT, ROOM, "%s[", rt_rowkind_short((rt_rowkind)b->kind[row]));
+    for (uint32_t i = 0; i < b->ncols; i++) {
+        if (i)
+            n += (size_t)snprintf(AT, ROOM, ", ");
+        for (uint8_t k = 0; k < p->opens[i]; k++)
+            n += (size_t)snprintf(AT, ROOM, "+I[");
+        n += (size_t)rt_col_format(&b->cols[i], row, AT, ROOM);
+        for (uint8_t k = 0; k < p->closes[i]; k++)
+            n += (size_t)snprintf(AT, ROOM, "]");
+    }
+    n += (size_t)snprintf(AT, ROOM, "]");
+#undef ROOM
+#undef AT
+    if (size)
+        buf[size - 1 < n ? size - 1 : n] = '\0';
+    return (int)n;
+}
 
 static FILE *stream(print_sink *p)
 {
@@ -48,10 +118,11 @@ static int parse_bool(const char *v, bool *out)
     return 0;
 }
 
+static void print_destroy(void *self);
+
 static int print_create(const rt_schema *schema, const json_t *options, uint32_t subtask,
                         uint32_t parallelism, void **self, weir_error *err)
 {
-    (void)schema;
     const char *id = "";
     bool to_stderr = false;
     const char *k;
@@ -84,6 +155,10 @@ static int print_create(const rt_schema *schema, const json_t *options, uint32_t
         snprintf(p->prefix, sizeof(p->prefix), "%s> ", pre);
     p->plen = strlen(p->prefix);
     p->to_stderr = to_stderr;
+    if (nesting(p, schema)) {
+        print_destroy(p);
+        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+    }
     *self = p;
     return 0;
 }
@@ -96,7 +171,9 @@ static int print_write(void *self, const rt_batch *b, weir_error *err)
         for (;;) {
             size_t room = p->cap - p->len;
             if (room > p->plen + 2) {
-                int n = rt_batch_format_row(b, r, p->buf + p->len + p->plen, room - p->plen - 1);
+                char *at = p->buf + p->len + p->plen;
+                int n = p->opens ? format_nested(p, b, r, at, room - p->plen - 1)
+                                 : rt_batch_format_row(b, r, at, room - p->plen - 1);
                 if ((size_t)n + p->plen + 1 < room) {
                     memcpy(p->buf + p->len, p->prefix, p->plen);
                     p->len += p->plen + (size_t)n;
@@ -135,6 +212,8 @@ static void print_destroy(void *self)
         return;
     fflush(stream(p));
     free(p->buf);
+    free(p->opens);
+    free(p->closes);
     free(p);
 }
 

@@ -629,15 +629,22 @@ static sql_expr *primary(parser *p)
         if (!e)
             return NULL;
         e->name = a;
-        if (is_op(cur(p), ".")) {
+        /* t.col, row.field, t.row.field ...: the first part is kept as the qualifier, the rest
+         * joined with '.' (the flattened name of a ROW field); the binder decides which */
+        char path[256] = "";
+        while (is_op(cur(p), ".")) {
             p->i++;
             if (is_op(cur(p), "*"))
                 return fail_at(p, cur(p), "t.* is only allowed in the select list");
             const char *b = ident(p, "a column name", NULL);
             if (!b)
                 return NULL;
+            size_t l = strlen(path);
+            snprintf(path + l, sizeof(path) - l, "%s%s", l ? "." : "", b);
+        }
+        if (*path) {
             e->qual = a;
-            e->name = b;
+            e->name = sdup(p, path);
         }
         return e;
     }
@@ -1335,6 +1342,54 @@ static sql_stmt *like(parser *p, sql_stmt *s)
     return s;
 }
 
+/* A ROW<name type, ...> (or ROW(...)) column: each field becomes a column of its own named
+ * "column.field" (nested ROWs recursively), in order, as the catalog and the engine see them;
+ * `name.field` in expressions reads it, and a sink prints the fields of a ROW as one nested row
+ * (docs/sql.md). The ROW itself is never NULL. */
+static bool row_columns(parser *p, sql_stmt *s, const char *prefix, sql_pos pos, int depth)
+{
+    if (depth > 8)
+        return fail_at(p, cur(p), "ROW types nested deeper than 8 levels are not supported");
+    p->i++; /* ROW */
+    bool angle = accept_op(p, "<");
+    if (!angle && !expect_op(p, "("))
+        return false;
+    for (;;) {
+        sql_token *t = cur(p);
+        const char *f = ident(p, "a field name", NULL);
+        if (!f)
+            return false;
+        if (strchr(f, '.'))
+            return fail_at(p, t, "field names with '.' are not supported");
+        char full[256];
+        if ((size_t)snprintf(full, sizeof(full), "%s.%s", prefix, f) >= 127)
+            return fail_at(p, t, "the field name %s is too long", full);
+        if (is_kw(cur(p), "ROW") &&
+            (is_op(&p->t.v[p->i + 1], "<") || is_op(&p->t.v[p->i + 1], "("))) {
+            if (!row_columns(p, s, sdup(p, full), pos, depth + 1))
+                return false;
+        } else {
+            sql_column c = {.pos = pos_of(t), .name = sdup(p, full)};
+            if (!c.name || !(c.type = type_text(p)))
+                return false;
+            if (cur(p)->kind == TK_STRING) /* a field's description */
+                p->i++;
+            PUSH(p, s->cols, s->ncols, c);
+        }
+        if (accept_op(p, ","))
+            continue;
+        if (!(angle ? expect_op(p, ">") : expect_op(p, ")")))
+            return false;
+        break;
+    }
+    if (is_kw(cur(p), "NOT") && is_kw(&p->t.v[p->i + 1], "NULL"))
+        p->i += 2;
+    else
+        accept_kw(p, "NULL");
+    (void)pos;
+    return true;
+}
+
 static sql_stmt *create_table(parser *p, sql_stmt *s)
 {
     if (accept_kw(p, "IF")) {
@@ -1375,6 +1430,22 @@ static sql_stmt *create_table(parser *p, sql_stmt *s)
             sql_column c = {.pos = pos_of(t)};
             if (!(c.name = ident(p, "a column name, WATERMARK or PRIMARY KEY", NULL)))
                 return NULL;
+            if (strchr(c.name, '.'))
+                return fail_at(p, t,
+                               "column names with '.' are not supported (a.b names field b "
+                               "of ROW column a)");
+            if (is_kw(cur(p), "ROW") &&
+                (is_op(&p->t.v[p->i + 1], "<") || is_op(&p->t.v[p->i + 1], "("))) {
+                if (!row_columns(p, s, c.name, c.pos, 0))
+                    return NULL;
+                if (accept_kw(p, "COMMENT") && !string_lit(p, "a comment", NULL))
+                    return NULL;
+                if (accept_op(p, ","))
+                    continue;
+                if (!accept_op(p, ")"))
+                    return fail_at(p, cur(p), "expected ',' or ')'");
+                break;
+            }
             if (accept_kw(p, "AS")) {
                 if (!(c.computed = expr(p)))
                     return NULL;

@@ -243,16 +243,61 @@ static bool is_agg(const char *fn)
            !strcmp(fn, "AVG");
 }
 
+static int rel_find(const rel *r, const char *name)
+{
+    for (int i = 0; i < r->ncols; i++)
+        if (!strcmp(r->cols[i].name, name))
+            return i;
+    return -1;
+}
+
+/* How many columns of `scope` are fields of ROW column `name` ("name.x"); *first: the first. */
+static int row_fields(const rel *scope, const char *name, int *first)
+{
+    size_t l = strlen(name);
+    int n = 0;
+    for (int i = 0; i < scope->ncols; i++)
+        if (!strncmp(scope->cols[i].name, name, l) && scope->cols[i].name[l] == '.') {
+            if (!n++)
+                *first = i;
+        }
+    return n;
+}
+
 static int resolve(ctx *c, const sql_expr *e, const rel *scope, int *index)
 {
-    if (e->qual && strcmp(e->qual, scope->qual) != 0)
+    if (e->qual && strcmp(e->qual, scope->qual) != 0) {
+        /* row.field (a ROW column's field, flattened as "row.field") */
+        char full[256];
+        snprintf(full, sizeof(full), "%s.%s", e->qual, e->name);
+        for (int i = 0; i < scope->ncols; i++)
+            if (!strcmp(scope->cols[i].name, full)) {
+                *index = i;
+                return 0;
+            }
+        int first, n = row_fields(scope, e->qual, &first);
+        if (n > 0) {
+            char fields[300] = "";
+            for (int i = first; i < first + n && strlen(fields) < 250; i++)
+                snprintf(fields + strlen(fields), sizeof(fields) - strlen(fields), "%s%s",
+                         i > first ? ", " : "", scope->cols[i].name);
+            return fail(c, e->pos, WEIR_EINVAL, "ROW '%s' has no field '%s' (fields: %s)", e->qual,
+                        e->name, fields);
+        }
         return fail(c, e->pos, WEIR_EINVAL, "unknown table or alias '%s' (the query reads '%s')",
                     e->qual, scope->qual);
+    }
     for (int i = 0; i < scope->ncols; i++)
         if (!strcmp(scope->cols[i].name, e->name)) {
             *index = i;
             return 0;
         }
+    int first;
+    if (row_fields(scope, e->name, &first) > 0)
+        return fail(c, e->pos, WEIR_EUNSUPPORTED,
+                    "'%s' is a ROW: a whole ROW can only be selected as a column of its own "
+                    "(SELECT %s) or by *; in expressions use its fields (%s)",
+                    e->name, e->name, scope->cols[first].name);
     char cols[300] = "";
     for (int i = 0; i < scope->ncols && strlen(cols) < 250; i++)
         snprintf(cols + strlen(cols), sizeof(cols) - strlen(cols), "%s%s", i ? ", " : "",
@@ -371,7 +416,7 @@ static json_t *bind(ctx *c, const sql_expr *e, const rel *scope, aggs *collect, 
     case SE_IDENT: {
         int ix = 0;
         if (!resolve(c, e, scope, &ix))
-            out = jcol(ix, e->name);
+            out = jcol(ix, scope->cols[ix].name); /* t.p.f and p.f name the same column */
         break;
     }
     case SE_INTERVAL:
@@ -1467,6 +1512,25 @@ static int plan_select_rows(ctx *c, const sql_query *q, rel *out)
                 identity &= k == n;
                 json_array_append_new(
                     proj, json_pack("{s:s, s:o}", "name", names[n], "expr", jcol(k, names[n])));
+            }
+            continue;
+        }
+        int rf = 0, nrf = 0;
+        if (it->expr->kind == SE_IDENT && !it->alias &&
+            (!it->expr->qual || !strcmp(it->expr->qual, in.qual)) &&
+            rel_find(&in, it->expr->name) < 0 && (nrf = row_fields(&in, it->expr->name, &rf)) > 0) {
+            /* a whole ROW column: its fields, as * gives them */
+            for (int k = rf; k < in.ncols && nrf > 0 && n < MAX_COLS; k++) {
+                size_t l = strlen(it->expr->name);
+                if (strncmp(in.cols[k].name, it->expr->name, l) || in.cols[k].name[l] != '.')
+                    continue;
+                names[n] = in.cols[k].name;
+                types[n] = in.cols[k].type;
+                identity &= k == n;
+                json_array_append_new(
+                    proj, json_pack("{s:s, s:o}", "name", names[n], "expr", jcol(k, names[n])));
+                n++;
+                nrf--;
             }
             continue;
         }

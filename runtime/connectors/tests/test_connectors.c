@@ -431,6 +431,63 @@ static char *print_rows(const char *id, uint32_t st, uint32_t par)
     return buf;
 }
 
+/* Fields of ROW columns (flattened as "row.field") print as nested rows, as Flink's nested Row. */
+static void test_print_rows(void **state)
+{
+    (void)state;
+    static const char *const layouts[][6] = {
+        {"id", "r.a", "r.b", "d", NULL},
+        {"r.a", "r.n.x", "r.n.y", "r.b", "q.z", NULL},
+        {"a.b.c", "a.b.d", "e", NULL},
+    };
+    static const char *const want[] = {
+        "-U[1, +I[NULL, ab], 2.5]\n",
+        "-U[+I[1, +I[NULL, ab], 2.5], +I[7]]\n",
+        "-U[+I[+I[1, NULL]], ab]\n",
+    };
+    for (int l = 0; l < 3; l++) {
+        int n = 0;
+        while (layouts[l][n])
+            n++;
+        rt_schema *s = rt_schema_new((uint32_t)n);
+        static const char *types[] = {"BIGINT", "INT", "STRING", "DOUBLE", "INT"};
+        for (int i = 0; i < n; i++) {
+            s->names[i] = strdup(layouts[l][i]);
+            weir_error e = {0};
+            assert_int_equal(rt_type_parse(types[i], &s->types[i], &e), 0);
+        }
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        rt_connector_print_redirect(f);
+        const rt_sink_ops *ops = rt_connector_sink("print");
+        void *self;
+        weir_error err = {0};
+        json_t *o = json_object();
+        assert_int_equal(ops->create(s, o, 0, 1, &self, &err), 0);
+        rt_batch *b = rt_batch_new(s, 4);
+        bool ok = true;
+        b->cols[0].i64[0] = 1;
+        b->cols[1].null[0] = 1;
+        b->cols[2].str[0] = rt_arena_strdup(&b->arena, "ab", 2, &ok);
+        if (n > 3)
+            b->cols[3].f64[0] = 2.5;
+        if (n > 4)
+            b->cols[4].i64[0] = 7;
+        b->kind[0] = RT_UPDATE_BEFORE;
+        b->n = 1;
+        assert_int_equal(ops->write(self, b, &err), 0);
+        ops->destroy(self);
+        rt_connector_print_redirect(NULL);
+        fclose(f);
+        assert_string_equal(buf, want[l]);
+        free(buf);
+        rt_batch_free(b);
+        json_decref(o);
+        rt_schema_free(s);
+    }
+}
+
 static void test_print(void **state)
 {
     (void)state;
@@ -473,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_matches_model),
         cmocka_unit_test(test_print),
+        cmocka_unit_test(test_print_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

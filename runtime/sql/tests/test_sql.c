@@ -50,6 +50,7 @@ static void test_scripts(void **state)
     check_file("runtime/sql/tests/scripts/features.sql", true, 0);
     check_file("runtime/sql/examples/sensor-aggregator.sql", true, 0);
     check_file("runtime/sql/tests/scripts/upstream_statement_set.sql", true, 0);
+    check_file("runtime/sql/tests/scripts/upstream_simple.sql", true, 0);
 }
 
 static json_t *compile(const char *sql)
@@ -217,6 +218,16 @@ static const bad bads[] = {
      "aggregate functions are not allowed in WHERE"},
     {TABLES "INSERT INTO o SELECT k, COUNT(DISTINCT *) FROM s GROUP BY k;", "COUNT",
      "COUNT takes one argument"},
+    {"CREATE TABLE t (id INT, p ROW<a INT, b STRING>) WITH ('connector' = 'datagen'); CREATE "
+     "TABLE o (x INT) WITH ('connector' = 'print'); INSERT INTO o SELECT p.c FROM t;",
+     "p.c", "ROW 'p' has no field 'c' (fields: p.a, p.b)"},
+    {"CREATE TABLE t (id INT, p ROW<a INT, b STRING>) WITH ('connector' = 'datagen'); CREATE "
+     "TABLE o (x INT) WITH ('connector' = 'print'); INSERT INTO o SELECT p + 1 FROM t;",
+     "p + 1", "'p' is a ROW: a whole ROW can only be selected"},
+    {"CREATE TABLE t (id INT, `p.q` INT) WITH ('connector' = 'datagen');", "`p.q`",
+     "column names with '.' are not supported"},
+    {"CREATE TABLE t (id INT, p ROW<a INT b STRING>) WITH ('connector' = 'datagen');", "b STRING",
+     "expected '>'"},
     {TABLES "INSERT INTO o SELECT k, UPPER(k) FILTER (WHERE v > 1) FROM s;", "FILTER",
      "FILTER applies to aggregate functions, not UPPER"},
     {TABLES "INSERT INTO o SELECT k, COUNT(*) FILTER (v > 1) FROM s GROUP BY k;", "v > 1",
@@ -979,6 +990,47 @@ static void test_two_phase(void **state)
     json_decref(one);
 }
 
+/* ROW columns: flattened into "row.field" columns (nested ROWs too) that `row.field`,
+ * `t.row.field` and a whole `row` in the select list read; the sink gets the fields under its
+ * own ROW's names, which the print sink nests. */
+static void test_row(void **state)
+{
+    (void)state;
+    json_t *p = compile("CREATE TABLE t (id BIGINT, p ROW<name STRING, addr ROW(city STRING, zip "
+                        "INT) NOT NULL, age INT>) WITH ('connector' = 'datagen', "
+                        "'fields.p.addr.zip.min' = '1', 'number-of-rows' = '5');"
+                        "CREATE TABLE o (p ROW<name STRING, addr ROW<city STRING, zip INT>, age "
+                        "INT>, z INT, c STRING) WITH ('connector' = 'print');"
+                        "INSERT INTO o SELECT p, t.p.addr.zip + 1, UPPER(p.addr.city) FROM t "
+                        "WHERE p.age > 3;");
+    json_t *src = only_op(p, "source"), *sink = only_op(p, "sink");
+    json_t *schema = json_object_get(src, "schema");
+    assert_int_equal(json_array_size(schema), 5);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(schema, 3), "name")),
+                        "p.addr.zip");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(schema, 3), "type")),
+                        "INT");
+    /* the calc before the sink names its columns as the sink declares them */
+    json_t *last = NULL, *op;
+    size_t k;
+    json_array_foreach(json_object_get(p, "operators"), k, op)
+    {
+        if (!strcmp(json_string_value(json_object_get(op, "id")),
+                    json_string_value(json_object_get(sink, "input"))))
+            last = op;
+    }
+    assert_non_null(last);
+    json_t *proj = json_object_get(last, "projection");
+    assert_int_equal(json_array_size(proj), 6);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(proj, 1), "name")),
+                        "p.addr.city");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(proj, 4), "name")), "z");
+    char *txt = json_dumps(p, JSON_COMPACT);
+    assert_non_null(strstr(txt, "\"name\":\"p.addr.city\""));
+    free(txt);
+    json_decref(p);
+}
+
 static void test_bad_scripts(void **state)
 {
     (void)state;
@@ -1014,6 +1066,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scripts),
+        cmocka_unit_test(test_row),
         cmocka_unit_test(test_uids),
         cmocka_unit_test(test_union_all),
         cmocka_unit_test(test_union_inside),
