@@ -1594,13 +1594,22 @@ static bool assignable(rt_type from, rt_type to)
 
 /* The sink of INSERT INTO `t` fed by the planned query `q` (of `query`, for positions): casts
  * to the sink's column types where they differ, then the sink operator. */
+/* The sink of INSERT INTO t [(cols)] query: a calc casting (and, with a column list, placing)
+ * the query's columns where the sink's types or names differ, then the sink. `map` (NULL: the
+ * query's columns in order) gives for each sink column the query column it takes, or -1 for
+ * NULL (a column the list leaves out). */
 static int emit_sink(ctx *c, const sql_stmt *t, const sql_query *query, const rel *sinkcols_in,
-                     rel *qp)
+                     rel *qp, const int *map, int nlist)
 {
     int rc = 0;
     const rel sinkcols = *sinkcols_in;
     rel q = *qp;
-    if (q.ncols != sinkcols.ncols) {
+    if (map && q.ncols != nlist) {
+        rc = fail(c, query->pos, WEIR_EINVAL,
+                  "the query produces %d columns but the column list names %d", q.ncols, nlist);
+        goto done;
+    }
+    if (!map && q.ncols != sinkcols.ncols) {
         rc = fail(c, query->pos, WEIR_EINVAL, "the query produces %d columns but table '%s' has %d",
                   q.ncols, t->name, sinkcols.ncols);
         goto done;
@@ -1610,37 +1619,48 @@ static int emit_sink(ctx *c, const sql_stmt *t, const sql_query *query, const re
     json_t *proj = json_array();
     const char *names[MAX_COLS];
     rt_type types[MAX_COLS];
-    for (int i = 0; i < q.ncols && i < MAX_COLS; i++) {
-        rt_type from = q.cols[i].type, to = sinkcols.cols[i].type;
+    for (int j = 0; j < sinkcols.ncols && j < MAX_COLS; j++) {
+        int i = map ? map[j] : j;
+        rt_type to = sinkcols.cols[j].type;
+        names[j] = sinkcols.cols[j].name;
+        types[j] = to;
+        if (i < 0) { /* not in the column list: NULL, as Flink fills it */
+            char tb[64];
+            rt_type nt = to;
+            nt.nullable = 1;
+            casts = true;
+            json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[j], "expr",
+                                                  jlit(type_name(nt, tb, sizeof(tb)), NULL)));
+            continue;
+        }
+        rt_type from = q.cols[i].type;
         json_t *e = jcol(i, q.cols[i].name);
-        names[i] = sinkcols.cols[i].name;
-        types[i] = to;
         if (!assignable(from, to)) {
             char a[64], b[64];
             sql_pos at = i < query->nitems ? query->items[i].pos : query->pos;
             json_decref(e);
             json_decref(proj);
             rc = fail(c, at, WEIR_ETYPE, "column %d: cannot insert %s into %s column '%s' of '%s'",
-                      i + 1, type_name(from, a, sizeof(a)), type_name(to, b, sizeof(b)), names[i],
+                      i + 1, type_name(from, a, sizeof(a)), type_name(to, b, sizeof(b)), names[j],
                       t->name);
             goto done;
         }
         rt_type f2 = from, t2 = to;
         f2.nullable = t2.nullable = 1;
         f2.rowtime = f2.proctime = 0;
-        if (!rt_type_equal(f2, t2) || strcmp(q.cols[i].name, names[i]) != 0) {
+        if (!rt_type_equal(f2, t2) || strcmp(q.cols[i].name, names[j]) != 0 || i != j) {
             casts = true;
             char tb[64];
             if (!rt_type_equal(f2, t2))
                 e = json_pack("{s:s, s:s, s:s, s:[o]}", "kind", "call", "fn", "CAST", "type",
                               type_name(to, tb, sizeof(tb)), "args", e);
         }
-        json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[i], "expr", e));
+        json_array_append_new(proj, json_pack("{s:s, s:o}", "name", names[j], "expr", e));
     }
     const char *input = q.op;
     rel casted = {0};
     if (casts) {
-        if ((rc = emit_calc(c, &q, proj, NULL, names, types, q.ncols, &casted)))
+        if ((rc = emit_calc(c, &q, proj, NULL, names, types, sinkcols.ncols, &casted)))
             goto done;
         input = casted.op;
     } else
@@ -1681,10 +1701,39 @@ static int plan_insert(ctx *c, const sql_stmt *st)
         }
         rel_add(&sinkcols, t->cols[i].name, ty);
     }
+    /* INSERT INTO t (a, c) ...: the query fills the listed columns, the others are NULL */
+    int map[MAX_COLS], *mp = NULL, nlist = 0;
     if (st->ninsert_cols) {
-        rc = fail(c, st->name_pos, WEIR_EUNSUPPORTED,
-                  "INSERT with a column list is not supported yet");
-        goto done;
+        mp = map;
+        for (int j = 0; j < sinkcols.ncols && j < MAX_COLS; j++)
+            map[j] = -1;
+        for (int k = 0; k < st->ninsert_cols; k++) {
+            const char *name = st->insert_cols[k];
+            int j = rel_find(&sinkcols, name), first = 0,
+                nf = j < 0 ? row_fields(&sinkcols, name, &first) : 1;
+            if (nf == 0 || j >= MAX_COLS || first + nf > MAX_COLS) {
+                rc = fail(c, st->name_pos, WEIR_EINVAL,
+                          "column '%s' in the column list is not a column of '%s'", name, t->name);
+                goto done;
+            }
+            if (j < 0) /* a ROW column: its fields, in order */
+                j = first;
+            for (int f = 0; f < nf; f++) {
+                if (map[j + f] >= 0) {
+                    rc = fail(c, st->name_pos, WEIR_EINVAL,
+                              "column '%s' appears twice in the column list", name);
+                    goto done;
+                }
+                map[j + f] = nlist++;
+            }
+        }
+        for (int j = 0; j < sinkcols.ncols && j < MAX_COLS; j++)
+            if (map[j] < 0 && !sinkcols.cols[j].type.nullable) {
+                rc = fail(c, st->name_pos, WEIR_EINVAL,
+                          "column '%s' of '%s' is NOT NULL and not in the column list",
+                          sinkcols.cols[j].name, t->name);
+                goto done;
+            }
     }
     if ((rc = check_connector(c, t, &sinkcols, false)))
         goto done;
@@ -1704,7 +1753,7 @@ static int plan_insert(ctx *c, const sql_stmt *st)
         distinct |= b->union_distinct;
     if (distinct) {
         if (!(rc = plan_query(c, top, &q)))
-            rc = emit_sink(c, t, top, &sinkcols, &q);
+            rc = emit_sink(c, t, top, &sinkcols, &q, mp, nlist);
         goto done;
     }
     int first_ncols = -1, scoped = push_ctes(c, top); /* WITH applies to every branch */
@@ -1724,7 +1773,7 @@ static int plan_insert(ctx *c, const sql_stmt *st)
             break;
         }
         first_ncols = q.ncols;
-        if ((rc = emit_sink(c, t, b, &sinkcols, &q)))
+        if ((rc = emit_sink(c, t, b, &sinkcols, &q, mp, nlist)))
             break;
     }
     c->nctes -= scoped;

@@ -998,7 +998,7 @@ def sql_distinct():
 
 
 @case("SQL ROW columns: nested ROW fields from datagen print as nested rows; fields in "
-      "expressions and GROUP BY; upstream's simple.sql runs unchanged")
+      "expressions and GROUP BY; INSERT with a column list; upstream's simple.sql runs unchanged")
 def sql_row():
     opts = {"seed": "11", "fields.id.kind": "sequence", "fields.id.start": "1",
             "fields.id.end": "300", "fields.p.name.length": "5", "fields.p.addr.city.length": "2",
@@ -1041,6 +1041,23 @@ def sql_row():
             cols = [x.strip() for x in m.group(2).split(",")]
             final[cols[0]] = [int(cols[1]), int(cols[2])]
     check(final == zips, f"per zip {final}, want {zips}")
+    # INSERT with a column list: listed columns in list order (a ROW by its name), NULL else
+    path = os.path.join(WORK, "row-list.sql")
+    with open(path, "w") as f:
+        f.write("CREATE TABLE t (id BIGINT, k INT) WITH ('connector' = 'datagen', "
+                "'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '5', "
+                "'fields.k.min' = '0', 'fields.k.max' = '9', 'seed' = '3');\n"
+                "CREATE TABLE o (a INT, b STRING, c BIGINT, r ROW<x INT, y INT>) WITH "
+                "('connector' = 'print');\n"
+                "INSERT INTO o (c, r, a) SELECT id, k, k + 1, k * 2 FROM t;\n")
+    gen = datagen_model.Datagen([{"name": "id", "type": "BIGINT"}, {"name": "k", "type": "INT"}],
+                                {"fields.id.kind": "sequence", "fields.id.start": "1",
+                                 "fields.id.end": "5", "fields.k.min": "0", "fields.k.max": "9",
+                                 "seed": "3"})
+    want = sorted(f"+I[{g['k'] * 2}, NULL, {g['id']}, +I[{g['k']}, {g['k'] + 1}]]"
+                  for g in (gen.row(i) for i in range(5)))
+    got = sorted(ln for ln in run(path).stdout.splitlines() if ln.startswith("+I"))
+    check(got == want, f"column list: {got}, want {want}")
     # upstream's example (unbounded datagen): it starts and prints nested buyers
     script = os.path.join(ROOT, "runtime", "sql", "tests", "scripts", "upstream_simple.sql")
     proc = subprocess.Popen([WEIR, "run", script], stdout=subprocess.PIPE,

@@ -228,6 +228,14 @@ static const bad bads[] = {
      "column names with '.' are not supported"},
     {"CREATE TABLE t (id INT, p ROW<a INT b STRING>) WITH ('connector' = 'datagen');", "b STRING",
      "expected '>'"},
+    {TABLES "INSERT INTO o (k, x) SELECT k, v FROM s;", "o (k",
+     "column 'x' in the column list is not a column of 'o'"},
+    {TABLES "INSERT INTO o (k, k) SELECT k, k FROM s;", "o (k", "column 'k' appears twice"},
+    {TABLES "INSERT INTO o (c) SELECT v, k FROM s;", "SELECT v",
+     "the query produces 2 columns but the column list names 1"},
+    {TABLES "CREATE TABLE nn (a INT NOT NULL, b INT) WITH ('connector' = 'print'); INSERT INTO "
+            "nn (b) SELECT k FROM s;",
+     "nn (b)", "column 'a' of 'nn' is NOT NULL and not in the column list"},
     {TABLES "INSERT INTO o SELECT k, UPPER(k) FILTER (WHERE v > 1) FROM s;", "FILTER",
      "FILTER applies to aggregate functions, not UPPER"},
     {TABLES "INSERT INTO o SELECT k, COUNT(*) FILTER (v > 1) FROM s GROUP BY k;", "v > 1",
@@ -1031,6 +1039,33 @@ static void test_row(void **state)
     json_decref(p);
 }
 
+/* INSERT INTO t (cols): the listed columns in list order, NULL for the others. */
+static void test_insert_columns(void **state)
+{
+    (void)state;
+    json_t *p = compile("CREATE TABLE s (k INT, v BIGINT) WITH ('connector' = 'datagen');"
+                        "CREATE TABLE o (a INT, b STRING, c BIGINT) WITH ('connector' = 'print');"
+                        "INSERT INTO o (c, a) SELECT v, k FROM s;");
+    json_t *sink = only_op(p, "sink"), *last = NULL, *op;
+    size_t k;
+    json_array_foreach(json_object_get(p, "operators"), k, op)
+    {
+        if (!strcmp(json_string_value(json_object_get(op, "id")),
+                    json_string_value(json_object_get(sink, "input"))))
+            last = op;
+    }
+    json_t *proj = json_object_get(last, "projection");
+    assert_int_equal(json_array_size(proj), 3);
+    json_t *e0 = json_object_get(json_array_get(proj, 0), "expr"),
+           *e1 = json_object_get(json_array_get(proj, 1), "expr"),
+           *e2 = json_object_get(json_array_get(proj, 2), "expr");
+    assert_int_equal(json_integer_value(json_object_get(e0, "index")), 1); /* a = k */
+    assert_string_equal(json_string_value(json_object_get(e1, "kind")), "literal");
+    assert_true(json_is_null(json_object_get(e1, "value")));               /* b = NULL */
+    assert_int_equal(json_integer_value(json_object_get(e2, "index")), 0); /* c = v */
+    json_decref(p);
+}
+
 static void test_bad_scripts(void **state)
 {
     (void)state;
@@ -1067,6 +1102,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scripts),
         cmocka_unit_test(test_row),
+        cmocka_unit_test(test_insert_columns),
         cmocka_unit_test(test_uids),
         cmocka_unit_test(test_union_all),
         cmocka_unit_test(test_union_inside),
