@@ -28,6 +28,10 @@ int agg_distinct_signs(rt_op *op, uint32_t kg, uint64_t ns, const uint8_t *key, 
         if (a->arg < 0 || in->cols[a->arg].null[row])
             continue;
         uint32_t arg = (uint32_t)a->arg;
+        if (klen + 2 > sizeof(buf))
+            return weir_error_set(op->err, WEIR_ETOOBIG,
+                                  "'%s': DISTINCT value and key larger than %d bytes", p->id,
+                                  RT_STATE_MAX_KEY);
         memcpy(buf, key, klen);
         int vl = rt_key_encode(in, row, &arg, 1, buf + klen, (uint32_t)sizeof(buf) - klen - 1);
         if (vl < 0)
